@@ -1,0 +1,35 @@
+"""``vdpm`` entry point: dispatches to subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import conformance_cmd, demo_cmd, info_cmd
+
+SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vdpm", description="V-DPM 4D perception: tools around the ROS 2 node.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        # User errors (bad path, wrong checkpoint, bad fixture) get one clear line, not a traceback.
+        print(f"vdpm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

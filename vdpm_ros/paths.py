@@ -1,0 +1,33 @@
+"""Where installed data lives: the embedded default model and the reference data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_MODEL_NAME = "vdpm_default.safetensors"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _share_dir() -> Path | None:
+    """share/vdpm_ros of a colcon / ROS install, when the ament index is importable."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return None
+    try:
+        return Path(get_package_share_directory("vdpm_ros"))
+    except PackageNotFoundError:
+        return None
+
+
+def default_model_path() -> Path | None:
+    """The embedded default model: ``$VDPM_MODEL``, the checkout's models/, or share/vdpm_ros/models/."""
+    candidates = []
+    if os.environ.get("VDPM_MODEL"):
+        candidates.append(Path(os.environ["VDPM_MODEL"]))
+    candidates.append(_PACKAGE.parent / "models" / DEFAULT_MODEL_NAME)
+    share = _share_dir()
+    if share is not None:
+        candidates.append(share / "models" / DEFAULT_MODEL_NAME)
+    return next((p for p in candidates if p.is_file()), None)

@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(checkpoint: Path | None):
-    from ..model import VDPM, AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPMConfig
+    from ..model import VDPM
     from ..model.checkpoint import load_model
+    from ..model.presets import cpu_small
     from ..paths import default_model_path
 
     path = checkpoint or default_model_path()
@@ -33,17 +34,7 @@ def _load(checkpoint: Path | None):
         model, _ = load_model(path)
         return model, str(path)
     log.warning("no trained default model found in models/: using RANDOM weights, numbers below are meaningless")
-    config = VDPMConfig(
-        img_size=224,
-        embed_dim=64,
-        intermediate_layer_idx=(1, 3, 5, 7),
-        patch_embed=PatchEmbedConfig(depth=2, num_heads=2),
-        aggregator=AggregatorConfig(depth=8, num_heads=4),
-        decoder=DecoderConfig(depth=2, num_heads=4),
-        point_head=PointHeadConfig(features=32, out_channels=(16, 32, 64, 64)),
-        camera_head=CameraHeadConfig(trunk_depth=1, num_heads=4),
-    )
-    return VDPM(config).eval(), "random weights (untrained)"
+    return VDPM(cpu_small()).eval(), "random weights (untrained)"
 
 
 def run(args: argparse.Namespace) -> int:

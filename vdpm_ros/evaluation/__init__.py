@@ -1,0 +1,1 @@
+"""Metrics against ground truth (pure functions) and the synthetic-benchmark evaluation."""

@@ -24,6 +24,23 @@ def _require_reference() -> None:
 
 
 @pytest.fixture(scope="session")
+def micro_config():
+    """A 42-pixel-wide model small enough to train and evaluate in seconds (no reference data needed)."""
+    from vdpm_ros.model import AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPMConfig
+
+    return VDPMConfig(
+        img_size=42,
+        embed_dim=16,
+        intermediate_layer_idx=(0, 1, 2, 3),
+        patch_embed=PatchEmbedConfig(depth=1, num_heads=2),
+        aggregator=AggregatorConfig(depth=4, num_heads=2),
+        decoder=DecoderConfig(depth=1, num_heads=2),
+        point_head=PointHeadConfig(features=8, out_channels=(4, 8, 16, 16)),
+        camera_head=CameraHeadConfig(trunk_depth=1, num_heads=2),
+    )
+
+
+@pytest.fixture(scope="session")
 def reference_dir() -> Path:
     _require_reference()
     return REFERENCE

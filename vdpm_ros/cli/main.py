@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from . import conformance_cmd, demo_cmd, info_cmd
+from . import conformance_cmd, demo_cmd, eval_cmd, info_cmd, train_cmd
 
-SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd)
+SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd, train_cmd, eval_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,116 @@
+"""Training objective, on-the-fly data and the resumable trainer (tiny sizes, CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from vdpm_ros.model import VDPM, VDPMConfig
+from vdpm_ros.model.checkpoint import load_model
+from vdpm_ros.synth import SceneConfig, generate_sequence
+from vdpm_ros.train.data import example_from_sequence, make_batch
+from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss
+from vdpm_ros.train.trainer import TrainConfig, train
+
+SCENE = SceneConfig(height=28, width=42, frames=3)
+def test_regression_loss_is_zero_for_exact_points_with_unit_confidence():
+    gt = torch.randn(2, 3, 4, 5, 3)
+    valid = torch.ones(2, 3, 4, 5, dtype=torch.bool)
+    assert torch.all(confidence_regression(gt, torch.ones(2, 3, 4, 5), gt, valid, 0.2) == 0)
+
+
+def test_regression_loss_averages_within_each_example_first():
+    """A scene with many valid pixels must not outweigh one with few."""
+    gt = torch.zeros(2, 1, 10, 10, 3)
+    pred = gt.clone()
+    pred[0, ..., 0] = 1.0  # error 1 everywhere in example 0
+    pred[1, ..., 0] = 3.0  # error 3 everywhere in example 1
+    valid = torch.zeros(2, 1, 10, 10, dtype=torch.bool)
+    valid[0, 0, :1, :2] = True  # 2 valid pixels
+    valid[1] = True  # 100 valid pixels
+    per_example = confidence_regression(pred, torch.ones(2, 1, 10, 10), gt, valid, 0.0)
+    torch.testing.assert_close(per_example, torch.tensor([1.0, 3.0]))
+
+
+def test_confidence_trades_error_against_log_term():
+    gt, pred = torch.zeros(1, 1, 1, 1, 3), torch.zeros(1, 1, 1, 1, 3)
+    pred[..., 0] = 0.5
+    valid = torch.ones(1, 1, 1, 1, dtype=torch.bool)
+    confs = torch.linspace(1.0, 2.0, 101)
+    losses = torch.stack([confidence_regression(pred, c.view(1, 1, 1, 1), gt, valid, 0.2)[0] for c in confs])
+    # d/dC (0.5 C - 0.2 log C) = 0 at C = 0.4 < 1: the optimum on C >= 1 is C = 1
+    assert int(losses.argmin()) == 0
+
+
+def test_camera_loss_weights_later_iterations_more():
+    gt = torch.zeros(1, 2, 9)
+    early_wrong = torch.zeros(4, 1, 2, 9)
+    early_wrong[0] += 1
+    late_wrong = torch.zeros(4, 1, 2, 9)
+    late_wrong[3] += 1
+    assert camera_loss(torch.zeros(4, 1, 2, 9), gt, 0.6) == 0
+    assert camera_loss(late_wrong, gt, 0.6) > camera_loss(early_wrong, gt, 0.6) > 0
+
+
+def test_example_is_scale_normalised_and_picks_each_frames_target_time():
+    seq = generate_sequence(5, SCENE)
+    times = np.array([2, 0, 1])
+    ex = example_from_sequence(seq, times)
+    tv = ex["gt_time_variant"]
+    torch.testing.assert_close(tv[ex["valid"]].norm(dim=-1).mean(), torch.tensor(1.0), atol=1e-5, rtol=0)
+    for i, t in enumerate(times):
+        expected = torch.from_numpy(seq.pointmaps[t, i]) / ex["scale"]
+        torch.testing.assert_close(ex["gt_dynamic"][i], expected.float())
+    pose0 = ex["gt_pose_enc"][0]
+    torch.testing.assert_close(pose0[:7], torch.tensor([0, 0, 0, 0, 0, 0, 1.0]), atol=1e-6, rtol=0)
+    # translation of other frames is divided by the same scale as the points
+    t1 = torch.from_numpy(seq.extrinsics[1, :, 3]) / ex["scale"]
+    torch.testing.assert_close(ex["gt_pose_enc"][1, :3], t1.float(), atol=1e-6, rtol=1e-5)
+
+
+def test_batches_are_deterministic_and_differ_between_steps():
+    a, b, c = make_batch(3, 2, SCENE), make_batch(3, 2, SCENE), make_batch(4, 2, SCENE)
+    assert torch.equal(a.images, b.images) and torch.equal(a.frame_times, b.frame_times)
+    assert not torch.equal(a.images, c.images)
+    assert a.images.shape == (2, 3, 3, 28, 42) and a.gt_dynamic.shape == (2, 3, 28, 42, 3)
+
+
+def test_overfitting_one_batch_reduces_the_loss(micro_config):
+    torch.manual_seed(0)
+    model = VDPM(micro_config)
+    batch = make_batch(0, 2, SCENE)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(40):
+        out = model(batch.images, batch.frame_times)
+        terms = dpm_loss(out, batch.gt_time_variant, batch.gt_dynamic, batch.valid, batch.gt_pose_enc, LossConfig())
+        opt.zero_grad()
+        terms.total.backward()
+        opt.step()
+        losses.append(terms.total.item())
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+
+def test_training_resumes_where_it_stopped(tmp_path, micro_config):
+    cfg = TrainConfig(steps=4, batch_size=1, warmup_steps=1, checkpoint_every=1, scene=SCENE)
+    first = train(micro_config, cfg, tmp_path, device="cpu", max_minutes=0.0, progress=False)
+    assert first.step == 0 and not first.finished  # a zero budget stops before the first step
+    cut = train(micro_config, TrainConfig(**{**vars(cfg), "steps": 2}), tmp_path, device="cpu", progress=False)
+    assert cut.step == 2 and (tmp_path / "last.pt").is_file()
+    resumed = train(micro_config, cfg, tmp_path, device="cpu", progress=False)
+    assert resumed.step == 4 and resumed.finished
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["step"] for h in history] == [1, 2, 3, 4]
+    model, _ = load_model(resumed.final_model)
+    assert model.config == micro_config
+
+
+def test_resume_refuses_another_architecture(tmp_path, micro_config):
+    cfg = TrainConfig(steps=1, batch_size=1, warmup_steps=1, scene=SCENE)
+    train(micro_config, cfg, tmp_path, device="cpu", progress=False)
+    other = VDPMConfig.from_dict({**micro_config.to_dict(), "embed_dim": 32})
+    with pytest.raises(ValueError, match="another model config"):
+        train(other, TrainConfig(steps=2, batch_size=1, warmup_steps=1, scene=SCENE), tmp_path, device="cpu", progress=False)

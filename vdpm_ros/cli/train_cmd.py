@@ -1,0 +1,45 @@
+"""``vdpm train``: train V-DPM on generated scenes, resumable in pieces."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train on procedurally generated 4D scenes (resumes from OUT/last.pt)",
+        description="Trains from scratch on scenes generated on the fly (seeds >= 1,000,000; evaluation uses 1000-1999). "
+        "Run it again with the same --out to resume; --minutes stops cleanly so a long run can be cut into pieces.",
+    )
+    p.add_argument("--out", type=Path, required=True, help="run directory (last.pt, history.json, model.safetensors)")
+    p.add_argument("--preset", default="cpu_small", help="model architecture preset (cpu_small, official)")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--frames", type=int, default=5, help="window size S of the training scenes")
+    p.add_argument("--size", type=int, nargs=2, default=(168, 224), metavar=("H", "W"), help="training resolution (multiples of 14)")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--minutes", type=float, default=None, help="stop (and save) after this much wall time")
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..model.presets import preset
+    from ..synth import SceneConfig
+    from ..train.trainer import TrainConfig, train
+
+    scene = SceneConfig(height=args.size[0], width=args.size[1], frames=args.frames)
+    cfg = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene
+    )
+    result = train(preset(args.preset), cfg, args.out, device=args.device, max_minutes=args.minutes)
+    print(json.dumps({"step": result.step, "finished": result.finished, "seconds": round(result.seconds, 1), "loss": result.last_loss}))
+    if result.final_model:
+        print(f"final model: {result.final_model}")
+    else:
+        print(f"stopped at step {result.step}/{args.steps}; run the same command again to resume")
+    return 0

@@ -80,16 +80,40 @@ def test_mixed_per_frame_conditioning_differs_from_per_time_maps(tiny_model, win
     assert not torch.allclose(mixed.pts3d[0, 0], full.pts3d[0, 2, 0], atol=1e-4)
 
 
-def test_training_forward_matches_streaming_parts(tiny_model, tiny_images, window):
-    state, full = window
-    times = torch.tensor([[0, 0, 2]])
+def test_training_forward_matches_the_official_forward(tiny_model, tiny_images, tiny_outputs):
+    times = torch.tensor([[2, 1, 0]])  # the fixture's forward_cond_view_idxs
     with torch.no_grad():
         out = tiny_model(tiny_images, times)
-        tv = tiny_model.time_variant(state)
-        cams = tiny_model.cameras(state)
-    _close(out.time_variant.pts3d, tv.pts3d)
-    _close(out.cameras.pose_enc, cams.pose_enc)
+    ref = {k: torch.from_numpy(v) for k, v in tiny_outputs.items()}
+    torch.testing.assert_close(out.dynamic.pts3d, ref["forward_dynamic_pts3d"], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out.dynamic.conf, ref["forward_dynamic_conf"], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out.time_variant.pts3d, ref["static_pts3d"], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out.cameras.pose_enc_iterations, ref["pose_enc_list"], atol=1e-5, rtol=1e-5)
     assert out.dynamic.times.tolist() == times.tolist()
+
+
+@pytest.mark.parametrize("times, message", [(torch.tensor([[0, 1, 3]]), r"\[0, 3\)"), (torch.tensor([0, 1, 2]), r"\[B, S\]")])
+def test_bad_per_frame_times_are_clear_errors(tiny_model, window, times, message):
+    state, _ = window
+    with pytest.raises(ValueError, match=message):
+        tiny_model.decode_per_frame(state, times)
+
+
+def test_heads_stay_float32_under_bf16_autocast(tiny_model, tiny_images, window):
+    """The official code runs the DPT and camera heads outside autocast; so do we."""
+    _, full = window
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        state = tiny_model.encode(tiny_images)
+        maps = tiny_model.decode(state, [0])
+        cams = tiny_model.cameras(state)
+    assert maps.pts3d.dtype == maps.conf.dtype == cams.pose_enc.dtype == torch.float32
+    # bf16 backbone: close to fp32, not equal
+    assert 0 < (maps.pts3d[:, 0] - full.pts3d[:, 0]).abs().max() < 1.0
+
+
+def test_integer_images_are_refused(tiny_model):
+    with pytest.raises(ValueError, match="float RGB"):
+        tiny_model.encode(torch.zeros(1, 3, 3, 56, 84, dtype=torch.uint8))
 
 
 def test_batch_items_are_independent(tiny_model, tiny_images):
@@ -110,15 +134,18 @@ def test_unbatched_images_are_accepted(tiny_model, tiny_images, window):
 def test_decoding_only_the_latest_frame_is_cheaper(tiny_model, window):
     """Decoding 2 target times for one frame must do less DPT work than the full decode."""
     state, _ = window
-    calls = []
+    calls: list[int] = []
     handle = tiny_model.point_head.scratch.output_conv2.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
     try:
         with torch.no_grad():
             tiny_model.decode(state, [1, 2], frames=[2])
+            latest_only = sum(calls)
+            calls.clear()
             tiny_model.decode(state)
+            everything = sum(calls)
     finally:
         handle.remove()
-    assert sum(calls[:1]) == 2 and sum(calls[1:]) == 9  # the head chunks frames by frames_chunk_size
+    assert (latest_only, everything) == (2, 9)
 
 
 @pytest.mark.parametrize(

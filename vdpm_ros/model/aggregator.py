@@ -53,17 +53,18 @@ class Aggregator(nn.Module):
         self.camera_token = nn.Parameter(torch.randn(1, 2, 1, dim) * 1e-6)
         self.register_token = nn.Parameter(torch.randn(1, 2, cfg.num_register_tokens, dim) * 1e-6)
         self.time_conditioning_token = nn.Parameter(torch.randn(1, 1, dim))
-        self.register_buffer("_resnet_mean", torch.empty(1, 1, 3, 1, 1), persistent=False)
-        self.register_buffer("_resnet_std", torch.empty(1, 1, 3, 1, 1), persistent=False)
-        self.reset_buffers()
+        self.register_buffer("_resnet_mean", torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1), persistent=False)
+        self.register_buffer("_resnet_std", torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1), persistent=False)
 
     def reset_buffers(self) -> None:
-        """(Re)fill the ImageNet normalisation constants; needed after building on the meta device."""
-        if self._resnet_mean.is_meta:
-            return
-        with torch.no_grad():
-            self._resnet_mean.copy_(torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1))
-            self._resnet_std.copy_(torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1))
+        """(Re)create the ImageNet normalisation constants next to the weights.
+
+        They are not in the state dict, so a model built on the meta device and then given real
+        weights (as ``load_model`` does) needs this call.
+        """
+        device = self.camera_token.device
+        self._resnet_mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 1, 3, 1, 1)
+        self._resnet_std = torch.tensor(IMAGENET_STD, device=device).view(1, 1, 3, 1, 1)
 
     def forward(self, images: Tensor, keep_layers: Sequence[int] | None = None) -> dict[int, Tensor]:
         """Run all blocks once.

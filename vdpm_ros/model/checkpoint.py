@@ -89,13 +89,19 @@ def config_from_metadata(metadata: Mapping[str, str]) -> VDPMConfig | None:
 
 
 def load_weights(
-    model: VDPM, state_dict: Mapping[str, Tensor], source: str = "<state dict>", allow_untrained_decoder: bool = False
+    model: VDPM,
+    state_dict: Mapping[str, Tensor],
+    source: str = "<state dict>",
+    allow_untrained_decoder: bool = False,
+    assign: bool = False,
 ) -> LoadReport:
     """Copy ``state_dict`` into ``model``; every model parameter must be present with its exact shape.
 
     Args:
         allow_untrained_decoder: accept a plain VGGT checkpoint, which lacks the decoder and the
             time-conditioning token; those keep their initial values and a warning says so.
+        assign: make the model's parameters the given tensors instead of copying into them (no second
+            copy of the weights in memory; the model may live on the meta device until then).
     Raises:
         CheckpointError naming the file and the first missing / unexpected / mis-shaped keys.
     """
@@ -130,7 +136,7 @@ def load_weights(
             f"{source} does not fit this V-DPM architecture ({'; '.join(problems)}). "
             "Check that the checkpoint and the model config (embed_dim, depths, heads) belong together."
         )
-    model.load_state_dict(given, strict=not untrained)
+    model.load_state_dict(given, strict=not untrained, assign=assign)
     if untrained:
         log.warning(
             "%s is a VGGT checkpoint: the V-DPM decoder and time-conditioning token (%d tensors) are UNTRAINED; "
@@ -156,14 +162,15 @@ def load_model(
     config = config or config_from_metadata(metadata) or VDPMConfig.official()
     has_decoder = any(k.startswith("decoder.") for k in state_dict)
     if has_decoder or not allow_untrained_decoder:
-        # Skip the random initialisation of 1.6 B parameters that the checkpoint overwrites anyway.
+        # Build without allocating and take the file's tensors as the parameters: no random
+        # initialisation of 1.6 B parameters and no second copy of 6.6 GB in host memory.
         with torch.device("meta"):
             model = VDPM(config)
-        model = model.to_empty(device="cpu")
+        report = load_weights(model, state_dict, str(path), allow_untrained_decoder, assign=True)
         model.aggregator.reset_buffers()
     else:
         model = VDPM(config)  # the decoder keeps its fresh initialisation
-    report = load_weights(model, state_dict, str(path), allow_untrained_decoder)
+        report = load_weights(model, state_dict, str(path), allow_untrained_decoder)
     return model.to(device).eval(), report
 
 

@@ -65,14 +65,18 @@ class VDPM(nn.Module):
             images: ``[S, 3, H, W]`` or ``[B, S, 3, H, W]`` RGB in [0, 1] (see ``vdpm_ros.preprocessing``).
         """
         images = _as_window(images)
+        if not images.is_floating_point():
+            raise ValueError(f"images must be float RGB in [0, 1], got {images.dtype}; see vdpm_ros.preprocessing")
+        images = images.to(self.aggregator.camera_token.dtype)
         layer_ids = self.config.intermediate_layer_idx
         last = self.config.aggregator.depth - 1
         layers = self.aggregator(images, keep_layers=set(layer_ids) | {last})
+        # clone(): slices would keep the whole last-layer tensor alive when it is not a DPT layer.
+        camera_tokens = layers[last][:, :, CAMERA_TOKEN].clone()
+        time_tokens = layers[last][:, :, TIME_TOKEN].clone()
+        stacked = torch.stack([layers.pop(i) for i in layer_ids])
         return WindowState(
-            layer_tokens=torch.stack([layers[i] for i in layer_ids]),
-            camera_tokens=layers[last][:, :, CAMERA_TOKEN],
-            time_tokens=layers[last][:, :, TIME_TOKEN],
-            image_hw=(images.shape[-2], images.shape[-1]),
+            layer_tokens=stacked, camera_tokens=camera_tokens, time_tokens=time_tokens, image_hw=(images.shape[-2], images.shape[-1])
         )
 
     def _grid(self, state: WindowState) -> tuple[int, int]:
@@ -80,12 +84,23 @@ class VDPM(nn.Module):
         return H // self.config.patch_size, W // self.config.patch_size
 
     def _points(self, tokens: Tensor, image_hw: tuple[int, int]) -> tuple[Tensor, Tensor]:
-        """DPT on ``tokens [4, ..., P, 2C]`` (any leading dims) -> ``[..., H, W, 3]``, ``[..., H, W]``."""
+        """DPT on ``tokens [4, ..., F, P, 2C]`` (any leading dims) -> ``[..., F, H, W, 3]``, ``[..., F, H, W]``.
+
+        The head runs in float32 outside any autocast, as the official code runs it: its exp-based
+        activations lose too much in bf16. Each group of F frames is chunked on its own, which keeps
+        the results identical to the official per-window head calls.
+        """
         lead = tokens.shape[1:-2]
         n = self.num_special_tokens
-        patches = [t[..., n:, :].reshape(-1, t.shape[-2] - n, t.shape[-1]) for t in tokens]
-        pts, conf = self.point_head(patches, image_hw)
-        return pts.reshape(*lead, *pts.shape[1:]), conf.reshape(*lead, *conf.shape[1:])
+        groups = tokens[..., n:, :].reshape(tokens.shape[0], -1, tokens.shape[-3], tokens.shape[-2] - n, tokens.shape[-1])
+        pts, conf = [], []
+        with torch.autocast(tokens.device.type, enabled=False):
+            for g in range(groups.shape[1]):
+                p, c = self.point_head([layer[g].float() for layer in groups], image_hw)
+                pts.append(p)
+                conf.append(c)
+        pts_t, conf_t = torch.stack(pts), torch.stack(conf)
+        return pts_t.reshape(*lead, *pts_t.shape[2:]), conf_t.reshape(*lead, *conf_t.shape[2:])
 
     def time_variant(self, state: WindowState, frames: Sequence[int] | None = None) -> PointMaps:
         """P_i(t_i) for the selected frames: the point head on the aggregator tokens (VGGT-style path)."""
@@ -108,7 +123,7 @@ class VDPM(nn.Module):
         Q = cond_times.shape[0]
         if cond_times.shape != (Q, B, S):
             raise ValueError(f"cond_times must be [Q, {B}, {S}], got {tuple(cond_times.shape)}")
-        index = cond_times.to(state.time_tokens.device)[..., None].expand(Q, B, S, C)
+        index = cond_times.to(device=state.time_tokens.device, dtype=torch.int64)[..., None].expand(Q, B, S, C)
         cond = torch.gather(state.time_tokens.expand(Q, B, S, C), 2, index)
         tokens = state.layer_tokens[:, None].expand(L, Q, B, S, P, C).reshape(L * Q * B, S, P, C)
         cond = cond[None].expand(L, Q, B, S, C).reshape(L * Q * B, S, C)
@@ -138,6 +153,10 @@ class VDPM(nn.Module):
         This is the training-time conditioning; it differs from :meth:`decode` because global
         attention mixes frames that carry different conditions.
         """
+        if frame_times.shape != (state.batch, state.frames):
+            raise ValueError(f"frame_times must be [B, S] = [{state.batch}, {state.frames}], got {tuple(frame_times.shape)}")
+        if frame_times.is_floating_point() or frame_times.min() < 0 or frame_times.max() >= state.frames:
+            raise ValueError(f"frame_times must be integer frame indices in [0, {state.frames}), got {frame_times.tolist()}")
         frame_times = frame_times.to(torch.int64)
         decoded = self.decode_tokens(state, frame_times[None])[:, 0]
         pts, conf = self._points(decoded, state.image_hw)
@@ -145,7 +164,8 @@ class VDPM(nn.Module):
 
     def cameras(self, state: WindowState) -> CameraPrediction:
         """Pose encodings of all frames (the camera head attends across frames)."""
-        estimates = self.camera_head(state.camera_tokens)
+        with torch.autocast(state.camera_tokens.device.type, enabled=False):
+            estimates = self.camera_head(state.camera_tokens.float())
         return CameraPrediction(pose_enc=estimates[-1], pose_enc_iterations=torch.stack(estimates))
 
     def forward(self, images: Tensor, frame_times: Tensor) -> ForwardOutput:

@@ -39,3 +39,16 @@ def test_unknown_keys_are_rejected():
     data["decoder"]["depht"] = 3
     with pytest.raises(ValueError, match="depht"):
         VDPMConfig.from_dict(data)
+
+
+def test_fixture_config_with_unsupported_settings_is_refused(reference_dir):
+    import json
+
+    data = json.loads((reference_dir / "tiny" / "config.json").read_text())
+    assert VDPMConfig.from_fixture_json(data).embed_dim == 32
+    data["model"]["point_head"]["activation"] = "exp"
+    data["model"]["decoder"]["qkv_bias"] = False
+    with pytest.raises(ValueError, match=r"point_head.activation='exp'.*decoder.qkv_bias=False"):
+        VDPMConfig.from_fixture_json(data)
+    with pytest.raises(ValueError, match="lacks the section"):
+        VDPMConfig.from_fixture_json({"model": {}})

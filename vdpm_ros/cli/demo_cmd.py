@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     extrinsics, intrinsics = pose_encoding_to_cameras(cams.pose_enc[0], state.image_hw)
     now, _ = latest.at(S - 1, S - 1)
     before, _ = latest.at(S - 2, S - 1)
-    flow = scene_flow(now[0], before[0])
+    flow = scene_flow(before[0], now[0])  # motion from t_{S-2} to t_{S-1}
     scale = mean_distance(now[0].reshape(-1, 3))
     moving = motion_mask(flow, scale)
     dt = float(seq.timestamps[S - 1] - seq.timestamps[S - 2])

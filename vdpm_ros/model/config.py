@@ -203,8 +203,29 @@ class VDPMConfig:
     @classmethod
     def from_fixture_json(cls, data: Mapping[str, Any]) -> "VDPMConfig":
         """Build from a reference-fixture ``config.json`` (the layout of shared/reference/tiny)."""
-        m = data["model"]
-        agg, pe, dec, ph, cam = m["aggregator"], m["aggregator.patch_embed"], m["decoder"], m["point_head"], m["camera_head"]
+        try:
+            m = data["model"]
+            agg, pe, dec, ph, cam = m["aggregator"], m["aggregator.patch_embed"], m["decoder"], m["point_head"], m["camera_head"]
+        except KeyError as exc:
+            raise ValueError(f"fixture config.json lacks the section {exc}") from None
+        # Settings this implementation hard-codes to the official values: refuse anything else
+        # rather than silently computing something different.
+        fixed = {
+            "point_head.activation": (ph.get("activation", "inv_log"), "inv_log"),
+            "point_head.conf_activation": (ph.get("conf_activation", "expp1"), "expp1"),
+            "point_head.output_dim": (ph.get("output_dim", 4), 4),
+            "point_head.down_ratio": (ph.get("down_ratio", 1), 1),
+            "point_head.feature_only": (ph.get("feature_only", False), False),
+            "camera_head.pose_encoding_type": (cam.get("pose_encoding_type", "absT_quaR_FoV"), "absT_quaR_FoV"),
+            "aggregator.patch_embed.qk_norm": (pe.get("qk_norm", False), False),
+            "aggregator.patch_embed.ffn_layer": (pe.get("ffn_layer", "mlp"), "mlp"),
+        }
+        for section in ("aggregator", "aggregator.patch_embed", "decoder"):
+            for flag in ("qkv_bias", "proj_bias", "ffn_bias"):
+                fixed[f"{section}.{flag}"] = (m[section].get(flag, True), True)
+        unsupported = [f"{k}={got!r} (supported: {want!r})" for k, (got, want) in fixed.items() if got != want]
+        if unsupported:
+            raise ValueError(f"fixture uses settings this implementation does not support: {', '.join(unsupported)}")
         if dec["intermediate_layer_idx"] != ph["intermediate_layer_idx"]:
             raise ValueError("fixture uses different decoder and point-head layers; V-DPM feeds one into the other")
         if pe["embed_dim"] != m["embed_dim"] or dec["embed_dim"] != m["embed_dim"]:

@@ -32,6 +32,8 @@ class TrainConfig:
     lr / min_lr / warmup_steps: AdamW with linear warm-up then cosine decay.
     checkpoint_every: steps between resume checkpoints (also written when the time budget ends).
     seed_offset: first training scene seed (evaluation seeds lie below it).
+    freeze_patch_embed: keep the DINOv2 patch embedding fixed, as the official fine-tuning does
+        (right when starting from pretrained weights, wrong when training from scratch).
     """
 
     steps: int = 1000
@@ -43,6 +45,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     checkpoint_every: int = 100
     seed_offset: int = TRAIN_SEED_OFFSET
+    freeze_patch_embed: bool = False
     scene: SceneConfig = field(default_factory=SceneConfig)
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -103,8 +106,12 @@ def train(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
     model = VDPM(model_config).to(device)
+    if cfg.freeze_patch_embed:
+        model.aggregator.patch_embed.requires_grad_(False)
     decay, no_decay = [], []
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         (no_decay if p.ndim < 2 or name.endswith("token") or "token" in name.split(".")[-1] else decay).append(p)
     optimiser = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr

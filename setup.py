@@ -31,6 +31,7 @@ setup(
         "safetensors>=0.4",
         "pillow>=10",
         "tqdm>=4.60",
+        "rosbags>=0.10",
     ],
     extras_require={"test": ["pytest>=7"]},
     zip_safe=False,

@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from . import conformance_cmd, demo_cmd, eval_cmd, info_cmd, train_cmd
+from . import conformance_cmd, demo_cmd, eval_cmd, info_cmd, synth_cmd, train_cmd
 
-SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd, train_cmd, eval_cmd)
+SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd, synth_cmd, train_cmd, eval_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
         # User errors (bad path, wrong checkpoint, bad fixture) get one clear line, not a traceback.
         print(f"vdpm {args.command}: error: {exc}", file=sys.stderr)
         return 2

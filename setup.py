@@ -32,6 +32,7 @@ setup(
         "pillow>=10",
         "tqdm>=4.60",
         "rosbags>=0.10",
+        "pyyaml>=6",
     ],
     extras_require={"test": ["pytest>=7"]},
     zip_safe=False,

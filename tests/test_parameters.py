@@ -1,0 +1,56 @@
+"""Node parameters: one definition, equal to config/vdpm.yaml and the launch file, validated."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from vdpm_ros.ros.parameters import NodeParameters
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _yaml_values() -> dict:
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "vdpm.yaml").read_text())
+    return data["vdpm_node"]["ros__parameters"]
+
+
+def test_yaml_equals_the_declared_defaults():
+    assert _yaml_values() == NodeParameters.defaults()
+
+
+def test_every_parameter_is_described():
+    assert all(len(d) > 10 for d in NodeParameters.descriptions().values())
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"window_size": 1}, "window_size"),
+        ({"preprocess_mode": "stretch"}, "one of"),
+        ({"stride": 6}, "stride 6 > window_size 5"),
+        ({"confidence_percentile": 120.0}, "<= 100"),
+        ({"windowsize": 5}, "unknown vdpm_node parameters"),
+    ],
+)
+def test_bad_values_are_refused_with_the_name(values, message):
+    with pytest.raises(ValueError, match=message):
+        NodeParameters.from_values(values)
+
+
+def test_launch_file_overrides_only_declared_parameters_and_runs_vdpm_node():
+    tree = ast.parse((REPO / "launch" / "vdpm.launch.py").read_text())
+    overrides = [
+        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    declared = set(NodeParameters.defaults()) | {"use_sim_time"}
+    dict_keys = {
+        k.value for node in ast.walk(tree) if isinstance(node, ast.Dict) for k in node.keys if isinstance(k, ast.Constant)
+    }
+    assert dict_keys <= declared, dict_keys - declared
+    assert "vdpm_node" in overrides and "vdpm_ros" in overrides
+    assert {"image", "image/compressed", "camera_info", "depth"} <= set(overrides)

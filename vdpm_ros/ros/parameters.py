@@ -1,0 +1,79 @@
+"""Every parameter of ``vdpm_node``, declared once: name, type, default, description, validation.
+
+This module does not import rclpy: the defaults are checked against config/vdpm.yaml in the tests,
+and the node declares them all from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _p(default: Any, description: str, **extra: Any) -> Any:
+    return field(default=default, metadata={"description": description, **extra})
+
+
+@dataclass(frozen=True)
+class NodeParameters:
+    # --- model ---
+    model_path: str = _p("", "checkpoint (.safetensors or official model.pt); empty = the embedded default model")
+    device: str = _p("auto", "auto (cuda if available), cpu, cuda, cuda:N")
+    allow_vggt: bool = _p(False, "accept a plain VGGT checkpoint (decoder untrained: flow and masks are meaningless)")
+    # --- windowing ---
+    window_size: int = _p(5, "frames per window (V-DPM was trained on 5-19)", min=2)
+    stride: int = _p(1, "new frames between two windows (window_size - stride frames overlap)", min=1)
+    min_frame_interval: float = _p(0.0, "seconds: frames closer than this to the last accepted frame are skipped", min=0.0)
+    preprocess_mode: str = _p("crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=("crop", "pad"))
+    queue_size: int = _p(2, "windows waiting for the GPU; when full the oldest is dropped (and counted)", min=1)
+    # --- outputs ---
+    confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=100.0)
+    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean scene depth", min=0.0)
+    scale_mode: str = _p("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=("none", "fixed", "depth"))
+    fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=0.0)
+    stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")
+    image_qos: str = _p("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
+    odom_frame: str = _p("odom", "frame of poses, path, odometry and clouds (REP 105)")
+    camera_frame: str = _p("", "camera optical frame (REP 103); empty = the image header's frame_id")
+    publish_tf: bool = _p(True, "broadcast odom_frame -> camera_frame on /tf")
+    publish_window: bool = _p(False, "publish the full window message on window_topic")
+    points_topic: str = _p("/vdpm/points", "PointCloud2 xyz rgb confidence of the latest frame")
+    scene_flow_topic: str = _p("/vdpm/scene_flow", "PointCloud2 x y z vx vy vz confidence dynamic")
+    scene_flow_msg_topic: str = _p("/vdpm/scene_flow_stamped", "vdpm_ros/SceneFlow with source and target stamps")
+    motion_mask_topic: str = _p("/vdpm/motion_mask", "mono8 Image at the input resolution, 255 = moving")
+    depth_topic: str = _p("/vdpm/depth", "32FC1 Image at the input resolution")
+    camera_pose_topic: str = _p("/vdpm/camera_pose", "PoseStamped of the latest frame in odom_frame")
+    odometry_topic: str = _p("/vdpm/odometry", "Odometry of the latest frame")
+    path_topic: str = _p("/vdpm/path", "Path of all processed frames")
+    camera_info_topic: str = _p("/vdpm/camera_info", "estimated intrinsics mapped to the input image")
+    optical_flow_topic: str = _p("/vdpm/optical_flow", "32FC2 Image: pixel displacement from the latest to the previous frame")
+    window_topic: str = _p("/vdpm/window", "vdpm_ros/Window (when publish_window)")
+    diagnostics_period: float = _p(1.0, "seconds between /diagnostics messages", min=0.1)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if "min" in meta and value < meta["min"]:
+                raise ValueError(f"parameter {f.name}={value!r} must be >= {meta['min']}")
+            if "max" in meta and value > meta["max"]:
+                raise ValueError(f"parameter {f.name}={value!r} must be <= {meta['max']}")
+            if "choices" in meta and value not in meta["choices"]:
+                raise ValueError(f"parameter {f.name}={value!r} must be one of {meta['choices']}")
+        if self.stride > self.window_size:
+            raise ValueError(f"stride {self.stride} > window_size {self.window_size}: windows would skip frames")
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def descriptions(cls) -> dict[str, str]:
+        return {f.name: f.metadata["description"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "NodeParameters":
+        unknown = set(values) - set(cls.defaults())
+        if unknown:
+            raise ValueError(f"unknown vdpm_node parameters: {sorted(unknown)}")
+        return cls(**{**cls.defaults(), **values})

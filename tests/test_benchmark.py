@@ -1,0 +1,42 @@
+"""``vdpm bench`` produces every stage for both paths, and the streaming path does less work."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vdpm_ros.benchmark import STAGES, BenchConfig, format_table, run_benchmark
+from vdpm_ros.cli.main import main
+from vdpm_ros.model import VDPM
+from vdpm_ros.model.checkpoint import save_checkpoint
+
+
+def test_benchmark_reports_all_stages_and_less_work_for_latest_frame(micro_config):
+    torch.manual_seed(0)
+    cfg = BenchConfig(frames=4, raw_hw=(30, 42), target_times=2, decoded_frames=1, repeats=2, warmup=1)
+    result = run_benchmark(VDPM(micro_config), cfg)
+    for path in (result.streaming, result.reference):
+        assert set(path) == set(STAGES)
+        assert all(s.median_ms > 0 and s.p90_ms >= s.median_ms for s in path.values())
+    # 2 of 4 target times and 1 of 4 frames: strictly less decoder and head work than the reference
+    assert 0 < result.gflop_streaming < result.gflop_reference
+    assert result.peak_host_mb > 0 and result.peak_device_mb is None
+    assert "speed-up" in format_table(result)
+
+
+def test_bench_command_writes_json(tmp_path, micro_config, capsys):
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(VDPM(micro_config), path)
+    out = tmp_path / "b.json"
+    args = ["bench", "--model", str(path), "--frames", "3", "--raw-size", "28", "42", "--repeats", "1", "--warmup", "0", "--json", str(out)]
+    assert main(args) == 0
+    data = json.loads(out.read_text())
+    assert data["config"]["frames"] == 3 and set(data["streaming"]) == set(STAGES)
+    assert "reference median" in capsys.readouterr().out
+
+
+def test_bad_bench_config():
+    with pytest.raises(ValueError, match="target_times"):
+        BenchConfig(frames=3, target_times=4)

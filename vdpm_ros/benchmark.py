@@ -1,0 +1,213 @@
+"""Where the time goes: stage latencies of the streaming path vs an official-style reference, same run.
+
+The reference mirrors the official ``inference()``: the backbone once, then one decoder pass per
+target time for ALL S target times, and the DPT head on ALL frames. The streaming path decodes only
+the requested target times (batched) and frames. Both start from the same raw camera frames.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .geometry import mean_distance, motion_mask, scene_flow
+from .model import VDPM
+from .preprocessing import preprocess_images
+
+STAGES = ("preprocess", "encode", "decode", "heads", "postprocess", "total")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    frames: int = 8
+    raw_hw: tuple[int, int] = (294, 518)
+    target_times: int = 2  # the latest T frames' times
+    decoded_frames: int = 1  # the latest F frames
+    repeats: int = 10
+    warmup: int = 2
+    autocast_dtype: str = "none"  # none, bf16, fp16 (CUDA only)
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.target_times <= self.frames or not 1 <= self.decoded_frames <= self.frames:
+            raise ValueError("target_times and decoded_frames must lie in [1, frames]")
+        if self.autocast_dtype not in ("none", "bf16", "fp16"):
+            raise ValueError("autocast_dtype must be none, bf16 or fp16")
+
+
+@dataclass
+class StageStats:
+    median_ms: float
+    p90_ms: float
+
+
+@dataclass
+class BenchResult:
+    config: BenchConfig
+    model_parameters: int
+    streaming: dict[str, StageStats]
+    reference: dict[str, StageStats]
+    streaming_fps: float
+    reference_fps: float
+    speedup: float
+    gflop_streaming: float
+    gflop_reference: float
+    peak_host_mb: float
+    peak_device_mb: float | None
+    hardware: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _autocast(cfg: BenchConfig):
+    if cfg.autocast_dtype == "none":
+        return torch.autocast("cpu", enabled=False)
+    dtype = torch.bfloat16 if cfg.autocast_dtype == "bf16" else torch.float16
+    return torch.autocast(cfg.device.split(":")[0], dtype=dtype)
+
+
+def _streaming(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
+    S = cfg.frames
+    images, _ = preprocess_images(frames, target=model.config.img_size)
+    images = images.to(cfg.device)
+    tick("preprocess")
+    with _autocast(cfg):
+        state = model.encode(images)
+        tick("encode")
+        times = list(range(S - cfg.target_times, S))
+        cond = torch.tensor(times, device=cfg.device)[:, None, None].expand(len(times), 1, S)
+        decoded = model.decode_tokens(state, cond)
+        tick("decode")
+        sel = list(range(S - cfg.decoded_frames, S))
+        pts, conf = model._points(decoded[:, :, :, sel], state.image_hw)
+        pose = model.cameras(state).pose_enc
+        tick("heads")
+    latest = pts[-1, 0, -1]
+    flow = scene_flow(pts[0, 0, -1], latest)
+    mask = motion_mask(flow, mean_distance(latest.reshape(-1, 3)))
+    _ = (latest.cpu().numpy(), conf.cpu().numpy(), mask.cpu().numpy(), pose.cpu().numpy())
+    tick("postprocess")
+
+
+def _reference(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
+    S = cfg.frames
+    images, _ = preprocess_images(frames, target=model.config.img_size)
+    images = images.to(cfg.device)
+    tick("preprocess")
+    with _autocast(cfg):
+        state = model.encode(images)
+        tick("encode")
+        per_time = [model.decode_tokens(state, torch.full((1, 1, S), j, device=cfg.device)) for j in range(S)]
+        tick("decode")
+        maps = [model._points(tokens, state.image_hw) for tokens in per_time]
+        pose = model.cameras(state).pose_enc
+        tick("heads")
+    latest = maps[-1][0][0, 0, -1]
+    flow = scene_flow(maps[-2][0][0, 0, -1], latest)
+    mask = motion_mask(flow, mean_distance(latest.reshape(-1, 3)))
+    _ = ([m[0].cpu().numpy() for m in maps], mask.cpu().numpy(), pose.cpu().numpy())
+    tick("postprocess")
+
+
+def _time(fn, model, frames, cfg) -> dict[str, StageStats]:
+    samples: dict[str, list[float]] = {s: [] for s in STAGES}
+    for rep in range(cfg.warmup + cfg.repeats):
+        marks: list[tuple[str, float]] = []
+        _sync(cfg.device)
+        start = time.perf_counter()
+
+        def tick(stage: str) -> None:
+            _sync(cfg.device)
+            marks.append((stage, time.perf_counter()))
+
+        with torch.inference_mode():
+            fn(model, frames, cfg, tick)
+        if rep < cfg.warmup:
+            continue
+        prev = start
+        for stage, t in marks:
+            samples[stage].append(t - prev)
+            prev = t
+        samples["total"].append(prev - start)
+    return {s: StageStats(float(np.median(v) * 1e3), float(np.percentile(v, 90) * 1e3)) for s, v in samples.items()}
+
+
+def _flops(fn, model, frames, cfg) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    # The counter's module tracker needs autograd metadata: count under no_grad with frozen
+    # parameters instead of inference_mode.
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
+    try:
+        with torch.no_grad(), counter:
+            fn(model, frames, cfg, lambda stage: None)
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
+    return counter.get_total_flops() / 1e9
+
+
+def hardware_description(device: str) -> dict[str, str]:
+    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+            "threads": str(torch.get_num_threads())}  # fmt: skip
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0) -> BenchResult:
+    """Time both paths on the same random camera frames (uint8, ``raw_hw``)."""
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 256, (*cfg.raw_hw, 3), dtype=np.uint8) for _ in range(cfg.frames)]
+    model = model.to(cfg.device).eval()
+    if cfg.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    streaming = _time(_streaming, model, frames, cfg)
+    reference = _time(_reference, model, frames, cfg)
+    peak_device = torch.cuda.max_memory_allocated() / 2**20 if cfg.device.startswith("cuda") else None
+    return BenchResult(
+        config=cfg,
+        model_parameters=sum(p.numel() for p in model.parameters()),
+        streaming=streaming,
+        reference=reference,
+        streaming_fps=1e3 / streaming["total"].median_ms,
+        reference_fps=1e3 / reference["total"].median_ms,
+        speedup=reference["total"].median_ms / streaming["total"].median_ms,
+        gflop_streaming=_flops(_streaming, model, frames, cfg),
+        gflop_reference=_flops(_reference, model, frames, cfg),
+        peak_host_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_device_mb=peak_device,
+        hardware=hardware_description(cfg.device),
+    )
+
+
+def format_table(result: BenchResult) -> str:
+    c = result.config
+    lines = [
+        f"V-DPM benchmark: {result.model_parameters:,} parameters, S={c.frames}, raw {c.raw_hw[1]}x{c.raw_hw[0]}, "
+        f"{c.target_times} target time(s) x {c.decoded_frames} frame(s), {c.device}, autocast {c.autocast_dtype}, {c.repeats} runs",
+        f"{'stage':12s} {'streaming median':>17s} {'p90':>9s} {'reference median':>17s} {'p90':>9s}",
+    ]
+    for s in STAGES:
+        a, b = result.streaming[s], result.reference[s]
+        lines.append(f"{s:12s} {a.median_ms:14.1f} ms {a.p90_ms:6.1f} ms {b.median_ms:14.1f} ms {b.p90_ms:6.1f} ms")
+    lines.append(f"windows/s: streaming {result.streaming_fps:.2f}, reference {result.reference_fps:.2f}; speed-up {result.speedup:.2f}x")
+    lines.append(f"work: streaming {result.gflop_streaming:.1f} GFLOP, reference {result.gflop_reference:.1f} GFLOP per window")
+    dev = f", device peak {result.peak_device_mb:.0f} MiB" if result.peak_device_mb is not None else ""
+    lines.append(f"memory: host peak RSS {result.peak_host_mb:.0f} MiB{dev}")
+    return "\n".join(lines)

@@ -1,7 +1,8 @@
-"""vdpm_ros: an ament_python package that is also a plain pip-installable Python package.
+"""vdpm_ros as a plain pip-installable Python package (venv, CI, the `vdpm` command).
 
-colcon (on a ROS 2 install) reads setup.cfg and puts the executables under lib/vdpm_ros, where
-``ros2 run`` / ``ros2 launch`` look; pip puts the same console scripts in the venv's bin/.
+On a ROS 2 install colcon builds this repository with CMakeLists.txt (ament_cmake: the rosidl interfaces
+in msg/ plus these sources) and ignores this file; see docs/ros-build.md. In a pip venv without ROS,
+scripts/setup_ros_venv.sh adds rclpy and the generated vdpm_ros.msg.
 """
 
 from glob import glob

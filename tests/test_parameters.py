@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vdpm_ros.ros.parameters import NodeParameters
+from vdpm_ros.ros.parameters import NodeParameters, pipeline_config, render_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,6 +21,13 @@ def _yaml_values() -> dict:
 
 def test_yaml_equals_the_declared_defaults():
     assert _yaml_values() == NodeParameters.defaults()
+    assert (REPO / "config" / "vdpm.yaml").read_text() == render_yaml()
+
+
+def test_defaults_make_a_valid_pipeline_config():
+    cfg = pipeline_config(NodeParameters())
+    assert (cfg.window_size, cfg.max_queue, cfg.time_jump_reset_s) == (5, 2, 1.0)
+    assert pipeline_config(NodeParameters.from_values({"time_jump_reset": 0.0})).time_jump_reset_s is None
 
 
 def test_every_parameter_is_described():
@@ -33,7 +40,7 @@ def test_every_parameter_is_described():
         ({"window_size": 1}, "window_size"),
         ({"preprocess_mode": "stretch"}, "one of"),
         ({"stride": 6}, "stride 6 > window_size 5"),
-        ({"confidence_percentile": 120.0}, "<= 100"),
+        ({"confidence_percentile": 120.0}, "<= 99.9"),
         ({"windowsize": 5}, "unknown vdpm_node parameters"),
     ],
 )

@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from . import bench_cmd, conformance_cmd, demo_cmd, eval_cmd, info_cmd, synth_cmd, train_cmd
+from . import bench_cmd, conformance_cmd, demo_cmd, eval_cmd, info_cmd, node_cmd, synth_cmd, train_cmd
 
-SUBCOMMANDS = (demo_cmd, conformance_cmd, info_cmd, synth_cmd, train_cmd, eval_cmd, bench_cmd)
+SUBCOMMANDS = (demo_cmd, node_cmd, conformance_cmd, info_cmd, synth_cmd, train_cmd, eval_cmd, bench_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # rclpy's own arguments (--ros-args -r ... -p ...) are not ours to parse: split them off first.
+    ros_args = argv[argv.index("--ros-args") :] if "--ros-args" in argv else []
+    argv = argv[: len(argv) - len(ros_args)]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if ros_args:
+        if args.command != "node":
+            parser.error("--ros-args is only for 'vdpm node'")
+        args.ros_args = ros_args
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)

@@ -27,11 +27,13 @@ class NodeParameters:
     min_frame_interval: float = _p(0.0, "seconds: frames closer than this to the last accepted frame are skipped", min=0.0)
     preprocess_mode: str = _p("crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=("crop", "pad"))
     queue_size: int = _p(2, "windows waiting for the GPU; when full the oldest is dropped (and counted)", min=1)
+    time_jump_reset: float = _p(1.0, "seconds: a stamp going back by more than this (looped bag) resets the stream; 0 = reject all", min=0.0)
+    precision: str = _p("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=("float32", "bfloat16", "float16"))
     # --- outputs ---
-    confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=100.0)
-    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean scene depth", min=0.0)
+    confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
+    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean scene depth", min=1e-6)
     scale_mode: str = _p("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=("none", "fixed", "depth"))
-    fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=0.0)
+    fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
     stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")
     image_qos: str = _p("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
     odom_frame: str = _p("odom", "frame of poses, path, odometry and clouds (REP 105)")
@@ -77,3 +79,43 @@ class NodeParameters:
         if unknown:
             raise ValueError(f"unknown vdpm_node parameters: {sorted(unknown)}")
         return cls(**{**cls.defaults(), **values})
+
+
+def pipeline_config(params: NodeParameters):
+    """The ROS-free pipeline's configuration for these node parameters."""
+    from ..pipeline.config import PipelineConfig
+
+    return PipelineConfig(
+        window_size=params.window_size,
+        stride=params.stride,
+        min_frame_interval_s=params.min_frame_interval,
+        time_jump_reset_s=params.time_jump_reset or None,
+        preprocess_mode=params.preprocess_mode,
+        confidence_percentile=params.confidence_percentile,
+        motion_threshold=params.motion_threshold,
+        scale_mode=params.scale_mode,
+        fixed_scale=params.fixed_scale,
+        precision=params.precision,
+        max_queue=params.queue_size,
+        stitch=params.stitch,
+    )
+
+
+def render_yaml() -> str:
+    """config/vdpm.yaml as it must read: every parameter with its description and default."""
+    import json
+
+    lines = [
+        "# vdpm_node parameters and their defaults. Regenerate with: python -m vdpm_ros.ros.parameters > config/vdpm.yaml",
+        "# Use with: ros2 launch vdpm_ros vdpm.launch.py params_file:=my.yaml   or   vdpm node --params-file my.yaml",
+        "vdpm_node:",
+        "  ros__parameters:",
+    ]
+    for name, value in NodeParameters.defaults().items():
+        lines.append(f"    # {NodeParameters.descriptions()[name]}")
+        lines.append(f"    {name}: {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_yaml(), end="")

@@ -1,0 +1,85 @@
+"""StreamingPipeline end to end with the oracle model: buffering, background inference, drops, stitching."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from pipeline_oracle import ORACLE_IMG, OracleModel, frames_of
+
+from vdpm_ros.pipeline import MetricScaleError, PipelineConfig, StreamingPipeline
+
+WAIT = 30.0
+
+
+class GatedOracle(OracleModel):
+    """The oracle, with the first ``encode`` held until the test releases it (a GPU that cannot keep up)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, images):
+        self.started.set()
+        assert self.release.wait(WAIT)
+        return super().encode(images)
+
+
+def test_stream_publishes_every_window_with_a_continuous_trajectory(seq_long):
+    oracle = OracleModel(seq_long, ORACLE_IMG, "pad", window_scales={1: 0.5, 2: 2.0, 3: 1.5, 4: 0.7})
+    outputs = []
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8)
+    with StreamingPipeline(oracle, config, on_output=outputs.append) as pipe:
+        pushes = [pipe.push(f) for f in frames_of(seq_long)]
+        assert pipe.wait_idle(WAIT)
+        stamps, poses = pipe.trajectory()
+        stats = pipe.stats()
+    assert [p.submitted for p in pushes] == [False] * 3 + [True] * 5 and not any(p.dropped_older for p in pushes)
+    assert [o.stitch.method for o in outputs] == ["first"] + ["points"] * 4
+    assert [o.result.latest_stamp_ns for o in outputs] == [f.stamp_ns for f in frames_of(seq_long)][3:]
+    np.testing.assert_allclose(poses[:, :3, 3], seq_long.camera_to_world()[:, :3, 3], atol=1e-4)
+    assert len(stamps) == 8
+    assert (stats.buffer.windows, stats.worker.processed, stats.worker.dropped, stats.worker.failed) == (5, 5, 0, 0)
+    assert not pipe.worker.alive
+
+
+def test_slow_inference_drops_the_oldest_windows_and_still_stitches(seq_long):
+    oracle = GatedOracle(seq_long, ORACLE_IMG, "pad")
+    outputs = []
+    pipe = StreamingPipeline(oracle, PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=2), on_output=outputs.append)
+    try:
+        frames = frames_of(seq_long)
+        for f in frames[:4]:
+            pipe.push(f)
+        assert oracle.started.wait(WAIT)  # window 0..3 is "on the GPU"
+        pushes = [pipe.push(f) for f in frames[4:]]  # windows 1..4, 2..5 queue; 3..6 and 4..7 push them out
+        assert [p.dropped_older for p in pushes] == [False, False, True, True]
+        oracle.release.set()
+        assert pipe.wait_idle(WAIT)
+        stats = pipe.stats()
+        stamps, poses = pipe.trajectory()
+    finally:
+        assert pipe.close(WAIT)
+    assert (stats.worker.submitted, stats.worker.processed, stats.worker.dropped) == (5, 3, 2)
+    assert [o.result.stamps_ns[0] for o in outputs] == [frames[i].stamp_ns for i in (0, 3, 4)]
+    # Window 3..6 shares only frame 3 with window 0..3, enough for a point fit.
+    assert [o.stitch.method for o in outputs] == ["first", "points", "points"]
+    assert len(stamps) == 8  # frames of the dropped windows are recorded from the later ones
+    np.testing.assert_allclose(poses[:, :3, 3], seq_long.camera_to_world()[:, :3, 3], atol=1e-4)
+
+
+def test_a_failing_window_is_reported_and_the_stream_goes_on(seq_long):
+    oracle = OracleModel(seq_long, ORACLE_IMG, "pad")
+    outputs, errors = [], []
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8, scale_mode="depth", stitch=False)
+    frames = frames_of(seq_long, depth=True)
+    frames[3] = frames_of(seq_long, [3])[0]  # the first window's latest frame has no depth: no scale yet
+    with StreamingPipeline(oracle, config, outputs.append, lambda window, exc: errors.append(exc)) as pipe:
+        for f in frames[:5]:
+            pipe.push(f)
+        assert pipe.wait_idle(WAIT)
+        assert pipe.trajectory()[0].shape == (0,)
+    assert len(errors) == 1 and isinstance(errors[0], MetricScaleError)
+    assert len(outputs) == 1 and outputs[0].stitch is None and outputs[0].result.scale_source == "depth"
+    assert pipe.stats().worker.failed == 1

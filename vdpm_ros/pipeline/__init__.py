@@ -1,0 +1,47 @@
+"""The ROS-free core of the streaming node: frames in, point clouds, scene flow, masks and poses out.
+
+Import direction: model -> geometry -> pipeline -> ros. Nothing here imports rclpy; everything runs and
+is tested on the CPU.
+
+    >>> pipe = StreamingPipeline(model, PipelineConfig(window_size=5), on_output=publish)
+    >>> pipe.push(Frame(stamp_ns, rgb))     # from the image callback; never blocks
+    >>> pipe.close()
+
+Modules: ``config`` (PipelineConfig), ``frames`` (Frame), ``window_buffer`` (WindowBuffer),
+``worker`` (InferenceWorker), ``processor`` (WindowProcessor), ``results`` (WindowResult),
+``derive`` and ``resample`` (pure maths), ``stitching`` and ``trajectory`` (odometry frame),
+``stream`` (StreamingPipeline, wiring them together).
+"""
+
+from .config import PipelineConfig
+from .frames import Frame
+from .processor import MetricScaleError, WindowProcessor
+from .results import AnchorMap, CloudPoints, StageTimings, WindowResult
+from .stitching import StitchResult, WindowStitcher, fit_anchor_pair
+from .stream import PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline
+from .trajectory import Trajectory
+from .window_buffer import BufferCounters, WindowBuffer
+from .worker import InferenceWorker, WorkerStats
+
+__all__ = [
+    "AnchorMap",
+    "BufferCounters",
+    "CloudPoints",
+    "Frame",
+    "InferenceWorker",
+    "MetricScaleError",
+    "PipelineConfig",
+    "PipelineOutput",
+    "PipelineStats",
+    "PushOutcome",
+    "StageTimings",
+    "StitchResult",
+    "StreamingPipeline",
+    "Trajectory",
+    "WindowBuffer",
+    "WindowProcessor",
+    "WindowResult",
+    "WindowStitcher",
+    "WorkerStats",
+    "fit_anchor_pair",
+]

@@ -1,0 +1,310 @@
+"""One window of frames -> one :class:`WindowResult`: the only place the pipeline calls the model.
+
+Per window the model does exactly this (the streaming API of :class:`vdpm_ros.model.VDPM`):
+
+1. ``encode`` once (the backbone; its cost dominates);
+2. ``cameras`` (poses and intrinsics of all frames);
+3. ``decode(target_times=[S-2, S-1], frames=[S-1])``: only the latest frame's maps, at the previous and
+   the current time; the point head runs on one frame, twice;
+4. ``time_variant(frames=[k])`` only when the stitcher asks for an own-time map of an older frame k.
+
+Everything else is pure maths on those maps (``derive.py``, ``resample.py``).
+
+Metric scale (``scale_mode``): "none" leaves model units; "fixed" multiplies by ``fixed_scale``; "depth"
+multiplies by ``median(sensor_depth / predicted_depth)`` over the latest frame's pixels that are valid,
+confident (the cloud mask) and measured by the sensor (finite, > 0). With too few such pixels the
+previous window's factor is reused (``scale_source="depth-previous"``); with none ever, the window
+fails with :class:`MetricScaleError` rather than publish lengths in unknown units.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import OrderedDict
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..geometry import mean_distance, motion_mask, pose_encoding_to_cameras
+from ..preprocessing import ImageTransform, preprocess_frame, preprocess_images
+from .config import PipelineConfig
+from .derive import confidence_threshold, depth_scale, optical_flow, rotate, to_camera
+from .frames import Frame
+from .resample import RawSampling, net_valid_mask, raw_sampling, sample_to_raw
+from .results import AnchorMap, StageTimings, WindowResult
+
+_DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class MetricScaleError(RuntimeError):
+    """``scale_mode="depth"`` but no depth image has yet given enough valid pixels for a scale."""
+
+
+def _model_device(model: Any) -> torch.device:
+    try:
+        return next(iter(model.parameters())).device
+    except (AttributeError, StopIteration, TypeError):
+        return torch.device("cpu")
+
+
+class WindowProcessor:
+    """Runs V-DPM on a window and derives the latest frame's outputs at the raw camera resolution.
+
+    Not thread-safe: use it from one thread (the inference worker). It keeps small pieces of state:
+    a cache of preprocessed frames (with stride 1 each frame is in S windows; resizing it once saves
+    S-1 Pillow resizes), the raw-pixel sampling of the current image size, and the last depth-derived
+    metric scale.
+
+    Args:
+        model: a :class:`~vdpm_ros.model.VDPM` (or any object with the same ``config.img_size``, ``encode``,
+            ``cameras``, ``decode`` and ``time_variant``), already on its device and in eval mode.
+        config: pipeline configuration.
+    """
+
+    def __init__(self, model: Any, config: PipelineConfig | None = None) -> None:
+        self.model = model
+        self.config = config or PipelineConfig()
+        self.device = _model_device(model)
+        self._cache: OrderedDict[int, tuple[np.ndarray, Tensor, ImageTransform]] = OrderedDict()
+        self._cache_size = 2 * self.config.window_size + 2
+        self._last_depth_scale: float | None = None
+        self._sampling: dict[tuple[ImageTransform, str], RawSampling] = {}
+
+    # ------------------------------------------------------------------ model
+    def _sync(self) -> None:
+        # CUDA kernels run asynchronously: without a sync a stage's time would be billed to the next one.
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        dtype = _DTYPES[self.config.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _preprocess(self, frames: Sequence[Frame]) -> tuple[Tensor, list[ImageTransform]]:
+        mode, target = self.config.preprocess_mode, self.model.config.img_size
+        tensors, transforms = [], []
+        for frame in frames:
+            entry = self._cache.get(frame.stamp_ns)
+            if entry is None or entry[0] is not frame.rgb:
+                tensor, tf = preprocess_frame(frame.rgb, mode, target)
+                entry = (frame.rgb, tensor, tf)
+                self._cache[frame.stamp_ns] = entry
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            tensors.append(entry[1])
+            transforms.append(entry[2])
+        if len({t.shape for t in tensors}) > 1:
+            # Mixed sizes need the official white padding to a common size; rare, so not cached.
+            return preprocess_images([f.rgb for f in frames], mode, target)
+        return torch.stack(tensors), transforms
+
+    def process(self, frames: Sequence[Frame], anchor_stamps_ns: Iterable[int] = ()) -> WindowResult:
+        """Run the model on ``frames`` (oldest first) and derive the latest frame's outputs.
+
+        Args:
+            frames: the window, stamps strictly increasing.
+            anchor_stamps_ns: stamps of older frames of this window whose own-time maps the stitcher
+                needs (stamps not in the window, and the latest one, are ignored).
+
+        Raises:
+            ValueError: an empty window, too few frames or stamps not increasing.
+            MetricScaleError: see the module docstring.
+            torch.cuda.OutOfMemoryError: re-raised after freeing the allocator's cache.
+        """
+        frames = list(frames)
+        self._check(frames)
+        try:
+            return self._process(frames, anchor_stamps_ns)
+        except torch.cuda.OutOfMemoryError:
+            # Free what the failed window held so the next (perhaps smaller) one has a chance.
+            torch.cuda.empty_cache()
+            raise
+
+    def _check(self, frames: list[Frame]) -> None:
+        need = 2 if self.config.decode_previous_time else 1
+        if len(frames) < need:
+            raise ValueError(f"a window needs at least {need} frames, got {len(frames)}")
+        stamps = [f.stamp_ns for f in frames]
+        if any(b <= a for a, b in zip(stamps, stamps[1:])):
+            raise ValueError(f"window stamps must increase strictly, got {stamps}")
+
+    def _process(self, frames: list[Frame], anchor_stamps_ns: Iterable[int]) -> WindowResult:
+        cfg = self.config
+        start = time.perf_counter()
+        S = len(frames)
+        last, prev = S - 1, S - 2
+        stamps = tuple(f.stamp_ns for f in frames)
+        index = {s: i for i, s in enumerate(stamps)}
+        anchor_idx = sorted({index[s] for s in anchor_stamps_ns if s in index and index[s] != last})
+
+        images, transforms = self._preprocess(frames)
+        images = images.to(self.device)
+        self._sync()
+        t_pre = time.perf_counter()
+        with torch.inference_mode():
+            with self._autocast():
+                state = self.model.encode(images)
+            self._sync()
+            t_enc = time.perf_counter()
+            cams = self.model.cameras(state)
+            self._sync()
+            t_cam = time.perf_counter()
+            times = [prev, last] if cfg.decode_previous_time else [last]
+            with self._autocast():
+                dyn = self.model.decode(state, target_times=times, frames=[last])
+                own = self.model.time_variant(state, frames=anchor_idx) if anchor_idx else None
+            self._sync()
+            t_dec = time.perf_counter()
+            result = self._derive(frames, transforms, tuple(state.image_hw), cams.pose_enc[0], dyn, own, anchor_idx)
+        end = time.perf_counter()
+        result.timings = StageTimings(
+            preprocess_s=t_pre - start,
+            encode_s=t_enc - t_pre,
+            cameras_s=t_cam - t_enc,
+            decode_s=t_dec - t_cam,
+            postprocess_s=end - t_dec,
+            total_s=end - start,
+        )
+        return result
+
+    # ------------------------------------------------------------- derivation
+    def _metric_scale(self, frame: Frame, depth_model: Tensor, mask: Tensor) -> tuple[float, str]:
+        cfg = self.config
+        if cfg.scale_mode == "none":
+            return 1.0, "none"
+        if cfg.scale_mode == "fixed":
+            return cfg.fixed_scale, "fixed"
+        factor, count = None, 0
+        if frame.depth is not None:
+            sensor = torch.from_numpy(frame.depth).to(depth_model.device)
+            factor, count = depth_scale(depth_model, sensor, mask, cfg.depth_scale_min_pixels)
+        if factor is not None:
+            self._last_depth_scale = factor
+            return factor, "depth"
+        if self._last_depth_scale is not None:
+            return self._last_depth_scale, "depth-previous"
+        what = "no depth image" if frame.depth is None else f"only {count} valid depth pixels (need {cfg.depth_scale_min_pixels})"
+        raise MetricScaleError(f"scale_mode 'depth': {what} for frame {frame.stamp_ns} and no earlier scale to reuse")
+
+    def _derive(
+        self,
+        frames: list[Frame],
+        transforms: list[ImageTransform],
+        net_hw: tuple[int, int],
+        pose_enc: Tensor,
+        dyn: Any,
+        own: Any,
+        anchor_idx: list[int],
+    ) -> WindowResult:
+        cfg = self.config
+        S = len(frames)
+        last, prev = S - 1, S - 2
+        dev = self.device
+        tf = transforms[last]
+        nan = float("nan")
+
+        extrinsics, k_net = pose_encoding_to_cameras(pose_enc.float(), net_hw)
+        k_net_np = k_net.double().cpu().numpy()
+        with np.errstate(invalid="ignore", over="ignore"):
+            # A degenerate predicted FoV (an untrained head) gives inf focal lengths; they come out as inf/NaN, not a warning per window.
+            k_raw = np.stack([transforms[i].intrinsics_to_raw(k_net_np[i]) for i in range(S)])
+
+        now_net, conf_net = (x[0].float() for x in dyn.at(last, last))
+        net_valid = net_valid_mask(tf, dev) & torch.isfinite(now_net).all(-1)
+        threshold = confidence_threshold(conf_net, net_valid, cfg.confidence_percentile)
+        # The motion threshold is relative to the scene: mean distance of the latest frame's points (image part only).
+        scene_scale = float(mean_distance(now_net[net_valid].reshape(-1, 3))) if bool(net_valid.any()) else nan
+
+        sampling = self._sampling.get((tf, cfg.resample))
+        if sampling is None:
+            if len(self._sampling) > 8:  # a camera that keeps changing size must not grow this without bound
+                self._sampling.clear()
+            sampling = self._sampling[(tf, cfg.resample)] = raw_sampling(tf, cfg.resample, dev)
+        points = sample_to_raw(now_net, sampling)
+        conf = sample_to_raw(conf_net, sampling)
+        valid = sampling.valid & torch.isfinite(points).all(-1)
+        points_cam = to_camera(points, extrinsics[last])
+        depth = points_cam[..., 2]
+        cloud_mask = valid & (conf >= threshold)
+        scale, scale_source = self._metric_scale(frames[last], depth, cloud_mask)
+
+        flow = flow_cam = flow_conf = dynamic = oflow = None
+        dt = None
+        dynamic_net = torch.zeros_like(net_valid)
+        if cfg.decode_previous_time:
+            before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
+            dynamic_net = motion_mask(now_net - before_net, scene_scale, cfg.motion_threshold) & net_valid
+            before = sample_to_raw(before_net, sampling)
+            displacement = points - before
+            dynamic = motion_mask(displacement, scene_scale, cfg.motion_threshold) & valid
+            dt = (frames[last].stamp_ns - frames[prev].stamp_ns) * 1e-9
+            flow = displacement * (scale / dt)
+            flow_cam = rotate(flow, extrinsics[last])
+            flow_conf = torch.minimum(conf, sample_to_raw(conf_before_net, sampling))
+            # The point at the previous time, seen by the previous camera: where this pixel was in that image.
+            oflow = optical_flow(before, extrinsics[prev], torch.from_numpy(k_raw[prev]).to(dev), valid)
+
+        def out(x: Tensor, fill: float = nan, factor: float = 1.0) -> np.ndarray:
+            mask = valid if x.ndim == 2 else valid[..., None]
+            return torch.where(mask, x * factor, torch.full_like(x, fill)).cpu().numpy().astype(np.float32, copy=False)
+
+        depth_out = out(depth, factor=scale)
+        depth_out[~(depth_out > 0)] = nan  # REP 118: NaN = no valid depth (also behind the camera)
+
+        ext_np = extrinsics.double().cpu().numpy()
+        ext_np[:, :, 3] *= scale
+        anchors = [
+            AnchorMap(
+                stamp_ns=frames[last].stamp_ns,
+                points=(now_net * scale).cpu().numpy(),
+                confident=(net_valid & (conf_net >= threshold)).cpu().numpy(),
+                static=(~dynamic_net).cpu().numpy(),
+            )
+        ]
+        for k, i in enumerate(anchor_idx):
+            pts, c = own.pts3d[0, k].float(), own.conf[0, k].float()
+            ok = net_valid_mask(transforms[i], dev) & torch.isfinite(pts).all(-1)
+            thr = confidence_threshold(c, ok, cfg.confidence_percentile)
+            anchors.append(
+                AnchorMap(
+                    stamp_ns=frames[i].stamp_ns,
+                    points=(pts * scale).cpu().numpy(),
+                    confident=(ok & (c >= thr)).cpu().numpy(),
+                    static=np.ones(ok.shape, dtype=bool),  # no motion decoded for this frame: the other window's mask decides
+                )
+            )
+
+        dynamic_np = None if dynamic is None else dynamic.cpu().numpy()
+        return WindowResult(
+            stamps_ns=tuple(f.stamp_ns for f in frames),
+            raw_hw=tf.raw_hw,
+            net_hw=net_hw,
+            units=cfg.units,
+            scale=float(scale),
+            scale_source=scale_source,
+            rgb=frames[last].rgb,
+            valid=valid.cpu().numpy(),
+            points=out(points, factor=scale),
+            points_camera=out(points_cam, factor=scale),
+            confidence=out(conf, fill=0.0),
+            confidence_threshold=threshold,
+            cloud_mask=cloud_mask.cpu().numpy(),
+            depth=depth_out,
+            scene_scale=scene_scale * scale,
+            flow_dt_s=dt,
+            scene_flow=None if flow is None else out(flow),
+            scene_flow_camera=None if flow_cam is None else out(flow_cam),
+            flow_confidence=None if flow_conf is None else out(flow_conf, fill=0.0),
+            dynamic=dynamic_np,
+            motion_mask=None if dynamic_np is None else (dynamic_np.astype(np.uint8) * 255),
+            optical_flow=None if oflow is None else oflow.cpu().numpy().astype(np.float32, copy=False),
+            extrinsics=ext_np,
+            intrinsics=k_raw,
+            anchors=tuple(anchors),
+            timings=StageTimings(0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        )

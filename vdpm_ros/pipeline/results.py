@@ -1,0 +1,180 @@
+"""Typed results of one processed window.
+
+Frames and units used throughout:
+- *window frame*: the camera frame of the window's first frame (OpenCV optical axes: x right, y down,
+  z forward), the frame V-DPM predicts in;
+- *latest camera frame*: the optical frame of the window's last (latest) camera, the natural
+  ``frame_id`` of the published clouds and images;
+- lengths are in ``WindowResult.units``: "model" (V-DPM's normalised units) or "m" (metric scale applied);
+- every ``[H, W, ...]`` array is at the RAW camera resolution of the latest frame, indexed by raw pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .derive import world_from_camera
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Wall-clock seconds per stage of one window (device synchronised, so GPU work is counted where it runs).
+
+    Attributes:
+        preprocess_s: resize/crop/pad of the frames that were not cached, stacking, host-to-device copy.
+        encode_s: aggregator (backbone), once per window.
+        cameras_s: camera head.
+        decode_s: time-conditioned decoder and point head for the latest frame, plus the time-variant head
+            for stitching anchors.
+        postprocess_s: everything derived from the maps (resampling to raw pixels, flow, masks, depth,
+            scale, projection) and the copy back to the host.
+        total_s: the whole ``process`` call.
+    """
+
+    preprocess_s: float
+    encode_s: float
+    cameras_s: float
+    decode_s: float
+    postprocess_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class AnchorMap:
+    """One frame's own-time point map at NETWORK resolution, kept to align the next window onto this one.
+
+    The same camera image gives the same network grid in every window, so two windows' anchor maps of
+    one stamp correspond pixel for pixel.
+
+    Attributes:
+        stamp_ns: stamp of the frame.
+        points: ``[h, w, 3]`` float32 P_i(t_i) in the window frame, in ``units``.
+        confident: ``[h, w]`` bool, inside the image part of the network input and confidence at or above
+            the percentile threshold.
+        static: ``[h, w]`` bool, not flagged as moving (all True where motion is unknown).
+    """
+
+    stamp_ns: int
+    points: np.ndarray
+    confident: np.ndarray
+    static: np.ndarray
+
+
+@dataclass(frozen=True)
+class CloudPoints:
+    """The confidence-filtered point cloud of the latest frame, one row per kept raw pixel.
+
+    Attributes:
+        xyz: ``[N, 3]`` float32 positions in the requested frame, in ``WindowResult.units``.
+        rgb: ``[N, 3]`` uint8 colours of the raw image.
+        confidence: ``[N]`` float32 V-DPM confidence (>= 1, higher is better).
+        pixels: ``[N, 2]`` int32 (u, v) raw pixel of each point.
+    """
+
+    xyz: np.ndarray
+    rgb: np.ndarray
+    confidence: np.ndarray
+    pixels: np.ndarray
+
+    @property
+    def rgb_packed(self) -> np.ndarray:
+        """``[N]`` uint32 0x00RRGGBB, the PCL/RViz "rgb" field layout (reinterpret as float32 if needed)."""
+        c = self.rgb.astype(np.uint32)
+        return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
+
+
+@dataclass
+class WindowResult:
+    """Everything the node publishes for one window, all derived from one model pass.
+
+    Identification:
+        stamps_ns: the S frame stamps of the window, oldest first; outputs of the latest frame carry ``stamps_ns[-1]``.
+        raw_hw: (H, W) of the latest camera image; net_hw: (h, w) of the network input.
+        units: "model" or "m"; scale: factor applied to every model-unit length (1 for ``scale_mode="none"``);
+        scale_source: "none", "fixed", "depth" (from this frame's depth) or "depth-previous" (reused).
+
+    Latest frame (raw resolution):
+        rgb: ``[H, W, 3]`` uint8, the input image (not a copy).
+        valid: ``[H, W]`` bool, the pixel has a prediction (False where the crop removed it).
+        points: ``[H, W, 3]`` float32 P_{S-1}(t_{S-1}) in the window frame, NaN where invalid (PCL convention).
+        points_camera: ``[H, W, 3]`` float32 the same points in the latest camera frame, NaN where invalid.
+        confidence: ``[H, W]`` float32 confidence of ``points`` (>= 1), 0 where invalid.
+        confidence_threshold: the percentile threshold; cloud_mask: ``[H, W]`` bool, valid and confidence >= threshold.
+        depth: ``[H, W]`` float32 z of ``points_camera`` (REP 118: NaN where invalid or not in front).
+        scene_scale: mean distance of the latest frame's valid points to the window-frame origin, in ``units``.
+
+    Motion of the latest frame from t_{S-2} to t_{S-1} (None when ``decode_previous_time`` is off):
+        flow_dt_s: t_{S-1} - t_{S-2} in seconds.
+        scene_flow: ``[H, W, 3]`` float32 (P_{S-1}(t_{S-1}) - P_{S-1}(t_{S-2})) / dt in units per second, window
+            frame, NaN where invalid. This is object motion only: the camera's own motion is not in it.
+        scene_flow_camera: ``[H, W, 3]`` float32 the same vectors in the latest camera frame.
+        flow_confidence: ``[H, W]`` float32 min of the two maps' confidences, 0 where invalid.
+        dynamic: ``[H, W]`` bool, displacement > motion_threshold * scene_scale (False where invalid).
+        motion_mask: ``[H, W]`` uint8, 255 where ``dynamic``, else 0.
+        optical_flow: ``[H, W, 2]`` float32 pixels: where the pixel's point was in the previous image
+            (P_{S-1}(t_{S-2}) projected with camera S-2) minus the pixel; NaN where invalid.
+
+    Cameras of all S frames:
+        extrinsics: ``[S, 3, 4]`` float64 camera-from-world (window frame), translations in ``units``.
+        intrinsics: ``[S, 3, 3]`` float64 K on each frame's raw image (principal point from the model's
+            (W/2, H/2) network convention mapped to raw pixels).
+
+    Other:
+        anchors: own-time maps for stitching (the latest frame first, then any requested ones).
+        timings: per-stage seconds.
+    """
+
+    stamps_ns: tuple[int, ...]
+    raw_hw: tuple[int, int]
+    net_hw: tuple[int, int]
+    units: str
+    scale: float
+    scale_source: str
+    rgb: np.ndarray
+    valid: np.ndarray
+    points: np.ndarray
+    points_camera: np.ndarray
+    confidence: np.ndarray
+    confidence_threshold: float
+    cloud_mask: np.ndarray
+    depth: np.ndarray
+    scene_scale: float
+    flow_dt_s: float | None
+    scene_flow: np.ndarray | None
+    scene_flow_camera: np.ndarray | None
+    flow_confidence: np.ndarray | None
+    dynamic: np.ndarray | None
+    motion_mask: np.ndarray | None
+    optical_flow: np.ndarray | None
+    extrinsics: np.ndarray
+    intrinsics: np.ndarray
+    anchors: tuple[AnchorMap, ...]
+    timings: StageTimings
+
+    @property
+    def latest_stamp_ns(self) -> int:
+        return self.stamps_ns[-1]
+
+    @property
+    def previous_stamp_ns(self) -> int | None:
+        return self.stamps_ns[-2] if len(self.stamps_ns) > 1 else None
+
+    @property
+    def world_from_camera(self) -> np.ndarray:
+        """``[S, 4, 4]`` float64 pose of each camera in the window frame (inverse of ``extrinsics``)."""
+        return world_from_camera(self.extrinsics)
+
+    def cloud(self, frame: str = "camera") -> CloudPoints:
+        """The confidence-filtered cloud of the latest frame, in the "camera" (latest optical) or "window" frame."""
+        if frame not in ("camera", "window"):
+            raise ValueError(f"cloud frame must be 'camera' or 'window', got {frame!r}")
+        xyz = self.points_camera if frame == "camera" else self.points
+        v, u = np.nonzero(self.cloud_mask)
+        return CloudPoints(
+            xyz=xyz[v, u],
+            rgb=self.rgb[v, u],
+            confidence=self.confidence[v, u],
+            pixels=np.stack([u, v], axis=-1).astype(np.int32),
+        )

@@ -1,0 +1,142 @@
+"""The whole ROS-free streaming core behind one object: buffer -> worker -> processor -> stitcher.
+
+The node's image callback converts the message to a :class:`Frame` and calls :meth:`StreamingPipeline.push`;
+it returns at once. Results arrive on the worker thread through ``on_output``, where the node
+converts and publishes them (rclpy publishers may be used from any thread).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import PipelineConfig
+from .frames import Frame
+from .processor import WindowProcessor
+from .results import WindowResult
+from .stitching import StitchResult, WindowStitcher
+from .window_buffer import BufferCounters, WindowBuffer
+from .worker import InferenceWorker, WorkerStats
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    """One processed window, and where it sits in the odometry frame (None when stitching is off)."""
+
+    result: WindowResult
+    stitch: StitchResult | None
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What :meth:`StreamingPipeline.push` did with a frame.
+
+    Attributes:
+        submitted: the frame completed a window, which was queued for inference.
+        dropped_older: queuing it pushed an older waiting window out (inference is not keeping up).
+        reason: why the frame was not simply buffered (skipped, rejected, buffer reset), else "".
+    """
+
+    submitted: bool
+    dropped_older: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    buffer: BufferCounters
+    worker: WorkerStats
+
+
+class StreamingPipeline:
+    """Frames in, :class:`PipelineOutput` out, inference on a background thread.
+
+    Args:
+        model: the V-DPM model (see :class:`WindowProcessor`).
+        config: pipeline configuration.
+        on_output: called on the worker thread with each window's output.
+        on_error: called on the worker thread with the window and the exception when a window fails
+            (e.g. ``torch.cuda.OutOfMemoryError``, :class:`~vdpm_ros.pipeline.processor.MetricScaleError`);
+            the stream continues with the next window.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        config: PipelineConfig | None = None,
+        on_output: Callable[[PipelineOutput], None] | None = None,
+        on_error: Callable[[list[Frame], BaseException], None] | None = None,
+    ) -> None:
+        self.config = config or PipelineConfig()
+        self.buffer = WindowBuffer.from_config(self.config)
+        self.processor = WindowProcessor(model, self.config)
+        self.stitcher = WindowStitcher.from_config(self.config) if self.config.stitch else None
+        self._on_output = on_output
+        self._lock = threading.Lock()  # guards the stitcher's trajectory against readers on other threads
+        self._push_lock = threading.Lock()  # a multi-threaded executor may run two image callbacks at once
+        self.worker: InferenceWorker[list[Frame], PipelineOutput] = InferenceWorker(
+            self._run,
+            on_result=self._deliver,
+            on_error=on_error,
+            max_queue=self.config.max_queue,
+        )
+
+    def _run(self, window: list[Frame]) -> PipelineOutput:
+        stamps = [f.stamp_ns for f in window]
+        anchor = self.stitcher.anchor_request(stamps) if self.stitcher is not None else None
+        result = self.processor.process(window, () if anchor is None else (anchor,))
+        stitch = None
+        if self.stitcher is not None:
+            with self._lock:
+                stitch = self.stitcher.add(result)
+        return PipelineOutput(result, stitch)
+
+    def _deliver(self, window: list[Frame], output: PipelineOutput) -> None:
+        if self._on_output is not None:
+            self._on_output(output)
+
+    def push(self, frame: Frame) -> PushOutcome:
+        """Offer a frame (never blocks on inference; safe to call from several threads)."""
+        with self._push_lock:
+            window = self.buffer.push(frame)
+            reason = self.buffer.last_reason
+            if window is None:
+                return PushOutcome(False, False, reason)
+            kept = self.worker.submit(window)
+        return PushOutcome(True, not kept, reason)
+
+    def reset(self) -> None:
+        """Forget the buffered frames (e.g. after a camera restart).
+
+        The odometry frame is kept: the next window shares no frame with the last one, so the stitcher
+        chains it on the last pose (or restarts the trajectory if its stamps are older).
+        """
+        with self._push_lock:
+            self.buffer.reset("reset requested")
+
+    def stats(self) -> PipelineStats:
+        return PipelineStats(self.buffer.counters, self.worker.stats())
+
+    def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
+        """A consistent copy of the stitched trajectory: stamps ``[N]`` int64 and poses ``[N, 4, 4]``."""
+        if self.stitcher is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 4, 4))
+        with self._lock:
+            return self.stitcher.trajectory.stamps_ns, self.stitcher.trajectory.poses
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every queued window is processed (True) or ``timeout`` passes (False)."""
+        return self.worker.wait_idle(timeout)
+
+    def close(self, timeout: float | None = 5.0) -> bool:
+        """Stop the worker (queued windows are dropped); True once its thread has ended."""
+        return self.worker.close(timeout)
+
+    def __enter__(self) -> "StreamingPipeline":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,189 @@
+"""Runs inference off the caller's thread with a bounded, drop-oldest queue.
+
+Why drop the oldest: a robot wants the most recent scene. When inference is slower than the camera,
+an old window waiting in the queue is worth less than the one just submitted, and blocking the ROS
+executor to wait for room would stall every other callback of the node.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """A consistent snapshot of the worker's counters.
+
+    Attributes:
+        submitted: items handed to :meth:`InferenceWorker.submit` (including those dropped later).
+        processed: items whose callable returned and whose result was delivered.
+        dropped: items discarded unprocessed: pushed out of a full queue, submitted after close, or
+            still queued at close.
+        failed: items whose callable (or result callback) raised.
+        queued: items waiting now.
+        busy: an item is being processed now.
+        last_latency_s: processing time of the last finished item (callable only), seconds; NaN before any.
+        mean_latency_s: mean processing time over all finished items, seconds; NaN before any.
+        last_queue_delay_s: time the last started item waited in the queue, seconds; NaN before any.
+    """
+
+    submitted: int
+    processed: int
+    dropped: int
+    failed: int
+    queued: int
+    busy: bool
+    last_latency_s: float
+    mean_latency_s: float
+    last_queue_delay_s: float
+
+
+class InferenceWorker(Generic[T, R]):
+    """One background thread that applies ``fn`` to submitted items, newest work first in spirit.
+
+    ``submit`` never blocks: when ``max_queue`` items already wait, the oldest waiting one is dropped.
+    Results go to ``on_result(item, result)`` and exceptions (including ``torch.cuda.OutOfMemoryError``)
+    to ``on_error(item, exc)``, both called on the worker thread; an exception never ends the thread.
+    The thread is not a daemon: call :meth:`close` (or use the worker as a context manager).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[T], R],
+        on_result: Callable[[T, R], None] | None = None,
+        on_error: Callable[[T, BaseException], None] | None = None,
+        max_queue: int = 2,
+        name: str = "vdpm-inference",
+    ) -> None:
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        self._fn = fn
+        self._on_result = on_result
+        self._on_error = on_error
+        self.max_queue = max_queue
+        self._queue: deque[tuple[T, float]] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._busy = False
+        self._submitted = self._processed = self._dropped = self._failed = 0
+        self._latency_sum = 0.0
+        self._latency_n = 0
+        self._last_latency = float("nan")
+        self._last_delay = float("nan")
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=False)
+        self._thread.start()
+
+    def submit(self, item: T) -> bool:
+        """Queue ``item``; returns False if that pushed an older item out (or the worker is closed)."""
+        with self._cond:
+            self._submitted += 1
+            if self._closed:
+                self._dropped += 1
+                return False
+            dropped = False
+            while len(self._queue) >= self.max_queue:
+                self._queue.popleft()
+                self._dropped += 1
+                dropped = True
+            self._queue.append((item, time.monotonic()))
+            self._cond.notify_all()
+            return not dropped
+
+    def stats(self) -> WorkerStats:
+        with self._cond:
+            mean = self._latency_sum / self._latency_n if self._latency_n else float("nan")
+            return WorkerStats(
+                submitted=self._submitted,
+                processed=self._processed,
+                dropped=self._dropped,
+                failed=self._failed,
+                queued=len(self._queue),
+                busy=self._busy,
+                last_latency_s=self._last_latency,
+                mean_latency_s=mean,
+                last_queue_delay_s=self._last_delay,
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or running (True), or ``timeout`` seconds pass (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def close(self, timeout: float | None = 5.0) -> bool:
+        """Stop accepting work, drop what is queued, let the running item finish, join the thread.
+
+        Returns True if the thread has ended; False if the running item outlasted ``timeout``
+        (the thread then ends as soon as that item returns).
+        """
+        with self._cond:
+            self._closed = True
+            self._dropped += len(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+        if threading.current_thread() is self._thread:
+            return False  # called from a callback on the worker thread: it ends when the callback returns
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> "InferenceWorker[T, R]":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if self._closed:
+                    self._cond.notify_all()
+                    return
+                item, queued_at = self._queue.popleft()
+                self._busy = True
+                self._last_delay = time.monotonic() - queued_at
+            start = time.perf_counter()
+            try:
+                result = self._fn(item)
+                elapsed = time.perf_counter() - start
+                self._record_latency(elapsed)
+                if self._on_result is not None:
+                    self._on_result(item, result)
+                with self._cond:
+                    self._processed += 1
+            except Exception as exc:  # noqa: BLE001 - any failure of one window must not end the stream
+                with self._cond:
+                    self._failed += 1
+                self._report(item, exc)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _record_latency(self, elapsed: float) -> None:
+        with self._cond:
+            self._last_latency = elapsed
+            self._latency_sum += elapsed
+            self._latency_n += 1
+
+    def _report(self, item: T, exc: BaseException) -> None:
+        if self._on_error is None:
+            log.error("inference failed: %s: %s", type(exc).__name__, exc)
+            return
+        try:
+            self._on_error(item, exc)
+        except Exception:  # noqa: BLE001 - a broken error handler must not end the thread either
+            log.exception("the inference error callback raised")

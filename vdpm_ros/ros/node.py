@@ -1,0 +1,364 @@
+"""``vdpm_node``: camera frames in; point clouds, scene flow, motion masks, depth and poses out.
+
+The node only converts messages and calls :class:`vdpm_ros.pipeline.StreamingPipeline`; inference
+runs on the pipeline's worker thread, so image callbacks never wait for the model. Outputs are
+published from that thread (rclpy publishers are thread-safe) with the source frame's stamp.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Odometry, Path as PathMsg
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_metres, image_to_rgb
+from ..pipeline.frames import Frame
+from ..pipeline.stream import PipelineOutput, StreamingPipeline
+from . import conversions as conv
+from .parameters import NodeParameters, pipeline_config
+
+THROTTLE_S = 5.0
+# Depth images are matched to colour images by stamp; sensors rarely stamp both identically.
+DEPTH_MATCH_TOLERANCE_NS = 50_000_000
+
+
+class ModelLoadError(RuntimeError):
+    """The node cannot start: the message says which file and what to do."""
+
+
+def _load_model(params: NodeParameters, logger):
+    import torch
+
+    from ..model.checkpoint import CheckpointError, load_model
+    from ..paths import default_model_path
+
+    path = Path(params.model_path) if params.model_path else default_model_path()
+    if path is None:
+        raise ModelLoadError(
+            "no model: set the parameter model_path (a .safetensors file or the official model.pt), "
+            "or install the embedded default model into models/"
+        )
+    device = params.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device={device!r} but this PyTorch has no CUDA device; use device:=cpu or auto")
+    try:
+        model, report = load_model(path, device=device, allow_untrained_decoder=params.allow_vggt)
+    except CheckpointError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    n = sum(p.numel() for p in model.parameters())
+    logger.info(f"loaded {path} ({n:,} parameters) on {device}")
+    if report.decoder_untrained:
+        logger.warning("VGGT checkpoint: the decoder is untrained, scene flow and motion masks are meaningless")
+    return model
+
+
+class VdpmNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("vdpm_node", **kwargs)
+        self.params = self._declare_parameters()
+        model = _load_model(self.params, self.get_logger())
+        self.pipeline = StreamingPipeline(
+            model, pipeline_config(self.params), on_output=self._on_output, on_error=self._on_window_error
+        )
+        p = self.params
+        self._lock = threading.Lock()
+        self._intrinsics: np.ndarray | None = None
+        self._depth: tuple[int, np.ndarray] | None = None
+        self._image_frame = "camera_optical_frame"  # replaced by the images' header.frame_id
+        self._path = PathMsg()
+        self._path.header.frame_id = p.odom_frame
+        self.dropped_messages = {"bad_image": 0, "rejected": 0}
+        self.published_windows = 0
+        self.failed_windows = 0
+        self._last_error = ""
+
+        image_qos = qos_profile_sensor_data if p.image_qos == "sensor_data" else QoSProfile(depth=5)
+        self.create_subscription(Image, "image", self._on_image, image_qos)
+        self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, image_qos)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, image_qos)
+        if p.scale_mode == "depth":
+            self.create_subscription(Image, "depth", self._on_depth, image_qos)
+
+        reliable = QoSProfile(depth=5)
+        self.pub_points = self.create_publisher(conv.PointCloud2, p.points_topic, reliable)
+        self.pub_flow = self.create_publisher(conv.PointCloud2, p.scene_flow_topic, reliable)
+        self.pub_mask = self.create_publisher(Image, p.motion_mask_topic, reliable)
+        self.pub_depth = self.create_publisher(Image, p.depth_topic, reliable)
+        self.pub_optical_flow = self.create_publisher(Image, p.optical_flow_topic, reliable)
+        self.pub_pose = self.create_publisher(PoseStamped, p.camera_pose_topic, reliable)
+        self.pub_odom = self.create_publisher(Odometry, p.odometry_topic, reliable)
+        self.pub_path = self.create_publisher(PathMsg, p.path_topic, reliable)
+        self.pub_info = self.create_publisher(CameraInfo, p.camera_info_topic, reliable)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", reliable)
+        self._custom = self._custom_publishers()
+        self._tf = self._tf_publisher() if p.publish_tf else None
+        self.create_timer(p.diagnostics_period, self._publish_diagnostics)
+        self.get_logger().info(
+            f"window {p.window_size} frames, stride {p.stride}; listening on {self.resolve_topic_name('image')} "
+            f"({p.image_qos} QoS); publishing {p.points_topic}, {p.scene_flow_topic}, {p.motion_mask_topic}, ..."
+        )
+
+    # ----------------------------------------------------------------- parameters
+    def _declare_parameters(self) -> NodeParameters:
+        descriptions = NodeParameters.descriptions()
+        values = {}
+        for name, default in NodeParameters.defaults().items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=descriptions[name]))
+            values[name] = self.get_parameter(name).value
+        return NodeParameters.from_values(values)  # ValueError names the bad parameter
+
+    def _custom_publishers(self) -> dict:
+        try:
+            from ..msg import SceneFlow, Window
+        except ImportError:
+            self.get_logger().warning(
+                "vdpm_ros.msg is not built: SceneFlow/Window messages are off (run scripts/setup_ros_venv.sh or colcon build)"
+            )
+            return {}
+        pubs = {"scene_flow": self.create_publisher(SceneFlow, self.params.scene_flow_msg_topic, QoSProfile(depth=5))}
+        if self.params.publish_window:
+            pubs["window"] = self.create_publisher(Window, self.params.window_topic, QoSProfile(depth=2))
+        return pubs
+
+    def _tf_publisher(self):
+        try:
+            from tf2_ros import TransformBroadcaster
+
+            broadcaster = TransformBroadcaster(self)
+            return lambda transform: broadcaster.sendTransform(transform)
+        except ImportError:
+            pass
+        try:
+            from tf2_msgs.msg import TFMessage
+        except ImportError:
+            self.get_logger().warning("neither tf2_ros nor tf2_msgs is available: TF output is off")
+            return None
+        pub = self.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
+        return lambda transform: pub.publish(TFMessage(transforms=[transform]))
+
+    # ----------------------------------------------------------------- inputs
+    def _push(self, stamp_ns: int, rgb: np.ndarray, frame_id: str) -> None:
+        with self._lock:
+            if frame_id:
+                self._image_frame = frame_id
+            depth = None
+            if self._depth is not None and abs(self._depth[0] - stamp_ns) <= DEPTH_MATCH_TOLERANCE_NS:
+                depth = self._depth[1] if self._depth[1].shape == rgb.shape[:2] else None
+            frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
+        outcome = self.pipeline.push(frame)
+        if outcome.reason:
+            self.get_logger().warning(f"frame at {stamp_ns * 1e-9:.3f}s: {outcome.reason}", throttle_duration_sec=THROTTLE_S)
+        if outcome.dropped_older:
+            self.get_logger().warning(
+                "inference is not keeping up: dropped the oldest queued window (see /diagnostics)", throttle_duration_sec=THROTTLE_S
+            )
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            rgb = image_to_rgb(conv.image_payload(msg))
+        except ImageDecodingError as exc:
+            self.dropped_messages["bad_image"] += 1
+            self.get_logger().error(f"dropped image: {exc}", throttle_duration_sec=THROTTLE_S)
+            return
+        self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        try:
+            rgb = compressed_to_rgb(msg.format, msg.data)
+        except ImageDecodingError as exc:
+            self.dropped_messages["bad_image"] += 1
+            self.get_logger().error(f"dropped compressed image: {exc}", throttle_duration_sec=THROTTLE_S)
+            return
+        self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        with self._lock:
+            self._intrinsics = conv.camera_info_k(msg)
+
+    def _on_depth(self, msg: Image) -> None:
+        try:
+            depth = depth_to_metres(conv.image_payload(msg))
+        except ImageDecodingError as exc:
+            self.dropped_messages["bad_image"] += 1
+            self.get_logger().error(f"dropped depth image: {exc}", throttle_duration_sec=THROTTLE_S)
+            return
+        with self._lock:
+            self._depth = (conv.stamp_to_ns(msg.header.stamp), depth)
+
+    # ----------------------------------------------------------------- outputs (worker thread)
+    def _on_window_error(self, window: list[Frame], exc: BaseException) -> None:
+        self.failed_windows += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        hint = " (GPU out of memory: lower window_size or use precision:=bfloat16)" if "OutOfMemory" in type(exc).__name__ else ""
+        self.get_logger().error(f"window ending at {window[-1].stamp_ns * 1e-9:.3f}s failed: {self._last_error}{hint}", throttle_duration_sec=THROTTLE_S)
+
+    def _on_output(self, output: PipelineOutput) -> None:
+        try:
+            self._publish(output)
+        except Exception as exc:  # a publishing bug must not kill the worker thread silently
+            self.failed_windows += 1
+            self._last_error = f"publish: {type(exc).__name__}: {exc}"
+            self.get_logger().error(self._last_error, throttle_duration_sec=THROTTLE_S)
+
+    def _publish(self, output: PipelineOutput) -> None:
+        p, r, st = self.params, output.result, output.stitch
+        stamp = r.latest_stamp_ns
+        camera_frame = p.camera_frame or self._image_frame
+        cam_hdr = conv.header(stamp, camera_frame)
+        if st is not None:
+            frame_hdr = conv.header(stamp, p.odom_frame)
+            to_frame, vec_to_frame = st.points_to_odom, st.vectors_to_odom
+            pose = st.latest_pose
+            points, flow = r.points, r.scene_flow
+        else:  # no odometry frame: everything in the latest camera's optical frame
+            frame_hdr = cam_hdr
+            to_frame = vec_to_frame = lambda a: a  # noqa: E731
+            pose = np.eye(4)
+            points, flow = r.points_camera, r.scene_flow_camera
+
+        cloud = r.cloud("window" if st is not None else "camera")
+        self.pub_points.publish(
+            conv.cloud_msg(
+                {
+                    "x": (xyz := to_frame(cloud.xyz).astype(np.float32))[:, 0],
+                    "y": xyz[:, 1],
+                    "z": xyz[:, 2],
+                    "rgb": cloud.rgb_packed.view(np.float32),
+                    "confidence": cloud.confidence.astype(np.float32),
+                },
+                frame_hdr,
+            )
+        )
+        if flow is not None:
+            pts = to_frame(points).astype(np.float32)
+            vel = vec_to_frame(flow).astype(np.float32)
+            columns = {
+                "x": pts[..., 0], "y": pts[..., 1], "z": pts[..., 2],
+                "vx": vel[..., 0], "vy": vel[..., 1], "vz": vel[..., 2],
+                "confidence": r.flow_confidence.astype(np.float32),
+                "dynamic": r.dynamic.astype(np.uint8),
+            }  # fmt: skip
+            flow_cloud = conv.cloud_msg(columns, frame_hdr)
+            self.pub_flow.publish(flow_cloud)
+            if "scene_flow" in self._custom:
+                from ..msg import SceneFlow
+
+                msg = SceneFlow(header=frame_hdr, cloud=flow_cloud, metric=r.units == "m", scale=float(r.scale))
+                msg.source_stamp = conv.ns_to_stamp(r.previous_stamp_ns)
+                msg.target_stamp = conv.ns_to_stamp(stamp)
+                self._custom["scene_flow"].publish(msg)
+            self.pub_mask.publish(conv.image_msg(r.motion_mask, cam_hdr))
+            self.pub_optical_flow.publish(conv.image_msg(r.optical_flow.astype(np.float32), cam_hdr))
+        self.pub_depth.publish(conv.image_msg(r.depth.astype(np.float32), cam_hdr))
+        self.pub_info.publish(conv.camera_info_msg(r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
+
+        pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(pose))
+        self.pub_pose.publish(pose_stamped)
+        odom = Odometry(header=frame_hdr, child_frame_id=camera_frame)
+        odom.pose.pose = pose_stamped.pose
+        self.pub_odom.publish(odom)
+        if st is not None:
+            self._path.header.stamp = frame_hdr.stamp
+            self._path.poses.append(pose_stamped)
+            self.pub_path.publish(self._path)
+            if self._tf is not None:
+                self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))
+        if "window" in self._custom:
+            self._custom["window"].publish(self._window_msg(r, st, frame_hdr))
+        self.published_windows += 1
+
+    def _window_msg(self, r, st, hdr):
+        from ..msg import Window
+
+        poses = st.odom_from_camera if st is not None else r.world_from_camera
+        msg = Window(header=hdr, metric=r.units == "m", scale=float(r.scale))
+        msg.stamps = [conv.ns_to_stamp(s) for s in r.stamps_ns]
+        msg.poses = [conv.pose_msg(p) for p in poses]
+        msg.intrinsics = r.intrinsics.reshape(-1).astype(np.float64).tolist()
+        msg.image_height, msg.image_width = r.raw_hw
+        msg.height, msg.width = r.raw_hw
+        msg.map_to_image = np.eye(3).reshape(-1).tolist()  # maps are published at the raw image resolution
+        S = len(r.stamps_ns)
+        maps, confs, targets = [r.points], [r.confidence], [S - 1]
+        if r.scene_flow is not None:
+            maps.append(r.points - r.scene_flow * r.flow_dt_s)
+            confs.append(r.flow_confidence)
+            targets.append(S - 2)
+        msg.map_frames = [S - 1] * len(maps)
+        msg.map_targets = targets
+        msg.points = np.stack(maps).astype(np.float32).reshape(-1)
+        msg.confidences = np.stack(confs).astype(np.float32).reshape(-1)
+        return msg
+
+    def _publish_diagnostics(self) -> None:
+        stats = self.pipeline.stats()
+        b, w = stats.buffer, stats.worker
+        level = DiagnosticStatus.OK
+        message = "ok"
+        if w.dropped or self.dropped_messages["bad_image"]:
+            level, message = DiagnosticStatus.WARN, "dropping work (see values)"
+        if self.failed_windows or w.failed:
+            level, message = DiagnosticStatus.ERROR, self._last_error or "windows failed"
+        values = {
+            "windows_published": self.published_windows,
+            "windows_submitted": w.submitted,
+            "windows_dropped_queue_full": w.dropped,
+            "windows_failed": self.failed_windows + w.failed,
+            "windows_queued": w.queued,
+            "frames_accepted": b.accepted,
+            "frames_skipped_rate_limit": b.skipped_rate,
+            "frames_rejected_stamp": b.rejected_backwards,
+            "buffer_resets": b.resets,
+            "images_dropped_bad_encoding": self.dropped_messages["bad_image"],
+            "frames_received": b.pushed,
+            "inference_latency_last_s": f"{w.last_latency_s:.3f}",
+            "inference_latency_mean_s": f"{w.mean_latency_s:.3f}",
+            "queue_delay_last_s": f"{w.last_queue_delay_s:.3f}",
+        }
+        status = DiagnosticStatus(level=level, name="vdpm_node: pipeline", message=message, hardware_id="vdpm_ros")
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        arr = DiagnosticArray(status=[status])
+        arr.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(arr)
+
+    def destroy_node(self) -> None:
+        self.pipeline.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = VdpmNode()
+        rclpy.spin(node)
+    except (ModelLoadError, ValueError) as exc:
+        print(f"vdpm_node: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    except ExternalShutdownException:
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,18 +9,13 @@ consistency of what is published, plus the node's robustness to bad input.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
-from vdpm_ros.model import VDPM
-from vdpm_ros.model.checkpoint import save_checkpoint
 from vdpm_ros.synth import SceneConfig, generate_sequence
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,15 +31,6 @@ def _spin_until(executor, condition, timeout: float) -> bool:
         if condition():
             return True
     return False
-
-
-@pytest.fixture
-def node_env(ros, ros_isolation, tmp_path, micro_config, monkeypatch):
-    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_large_messages.xml"))
-    torch.manual_seed(0)
-    model_path = tmp_path / "micro.safetensors"
-    save_checkpoint(VDPM(micro_config), model_path)
-    return {**os.environ}, model_path
 
 
 def _start_node(env: dict, *ros_args: str) -> subprocess.Popen:

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     for i in range(S):
         t = extrinsics[i, :, 3].numpy()
         angle = np.degrees(np.arccos(np.clip((np.trace(extrinsics[i, :, :3].numpy()) - 1) / 2, -1, 1)))
-        k_raw = transforms[i].intrinsics_to_raw(intrinsics[i].numpy())
+        with np.errstate(invalid="ignore", over="ignore"):  # an untrained head can predict a zero FoV
+            k_raw = transforms[i].intrinsics_to_raw(intrinsics[i].numpy())
         print(f"  frame {i}: t = [{t[0]:+.3f} {t[1]:+.3f} {t[2]:+.3f}]  rotation {angle:5.2f} deg  "
               f"fx on raw image {k_raw[0, 0]:.1f} px (true {seq.intrinsics[i][0, 0]:.1f})")
     speed = flow.norm(dim=-1) / dt

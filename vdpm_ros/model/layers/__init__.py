@@ -6,7 +6,7 @@ from .conditional_block import ConditionalBlock, Modulation
 from .dinov2 import DinoV2
 from .layer_scale import LayerScale
 from .mlp import Mlp
-from .rope import RotaryEmbedding2D, token_positions
+from .rope import RotaryEmbedding2D, TokenPositions, token_positions
 
 __all__ = [
     "Attention",
@@ -17,5 +17,6 @@ __all__ = [
     "Mlp",
     "Modulation",
     "RotaryEmbedding2D",
+    "TokenPositions",
     "token_positions",
 ]

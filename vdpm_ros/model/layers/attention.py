@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .rope import RotaryEmbedding2D
+from .rope import RotaryEmbedding2D, TokenPositions
 
 
 class Attention(nn.Module):
@@ -29,8 +29,8 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
         self.rope = rope
 
-    def forward(self, x: Tensor, positions: Tensor | None = None) -> Tensor:
-        """``x [B, N, C]``, ``positions [B, N, 2]`` (required when the block uses RoPE) -> ``[B, N, C]``."""
+    def forward(self, x: Tensor, positions: TokenPositions | None = None) -> Tensor:
+        """``x [B, N, C]``, ``positions`` of its N tokens (required when the block uses RoPE) -> ``[B, N, C]``."""
         B, N, C = x.shape
         q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         q, k = self.q_norm(q), self.k_norm(k)

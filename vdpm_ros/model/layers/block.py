@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from .attention import Attention
 from .layer_scale import layer_scale_or_identity
 from .mlp import Mlp
-from .rope import RotaryEmbedding2D
+from .rope import RotaryEmbedding2D, TokenPositions
 
 
 class Block(nn.Module):
@@ -30,6 +30,6 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), bias=bias)
         self.ls2 = layer_scale_or_identity(dim, init_values)
 
-    def forward(self, x: Tensor, positions: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, positions: TokenPositions | None = None) -> Tensor:
         x = x + self.ls1(self.attn(self.norm1(x), positions))
         return x + self.ls2(self.mlp(self.norm2(x)))

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .attention import Attention
 from .layer_scale import layer_scale_or_identity
 from .mlp import Mlp
-from .rope import RotaryEmbedding2D
+from .rope import RotaryEmbedding2D, TokenPositions
 
 
 class Modulation(nn.Module):
@@ -49,7 +49,7 @@ class ConditionalBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.ls2 = layer_scale_or_identity(dim, init_values)
 
-    def forward(self, x: Tensor, cond: Tensor, positions: Tensor | None) -> Tensor:
+    def forward(self, x: Tensor, cond: Tensor, positions: TokenPositions | None) -> Tensor:
         """Args:
             x: ``[N * S, P, C]`` (frame attention) or ``[N, S * P, C]`` (global attention); either way
                 the tokens of one frame are contiguous, which is how each frame finds its condition.

@@ -22,12 +22,22 @@ def load_fixture_inputs(fixture_dir: str | Path) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-def run_conformance(fixture_dir: str | Path) -> dict[str, np.ndarray]:
-    """Build the fixture's model from its config.json, load its weights strictly and compute every output."""
+#: Arrays that exist only inside the PyTorch model (an exported engine does not expose them).
+INTERNAL_ARRAYS = ("aggregator_tokens", "decoder_tokens_t0")
+
+
+def run_conformance(fixture_dir: str | Path, engine: str = "pytorch", work_dir: str | Path | None = None) -> dict[str, np.ndarray]:
+    """Build the fixture's model from its config.json, load its weights strictly and compute every output.
+
+    With ``engine="onnxruntime"`` the model is exported to ONNX (into ``work_dir``, a temporary directory
+    by default) and every output comes from ONNX Runtime through the same streaming API.
+    """
     fixture_dir = Path(fixture_dir)
     for name in ("config.json", "weights.safetensors", "inputs.npz"):
         if not (fixture_dir / name).is_file():
             raise FileNotFoundError(f"fixture directory {fixture_dir} has no {name}")
+    if engine not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"engine must be pytorch or onnxruntime, got {engine!r}")
     config = VDPMConfig.from_fixture_json(json.loads((fixture_dir / "config.json").read_text()))
     model, _ = load_model(fixture_dir / "weights.safetensors", config)
     inputs = load_fixture_inputs(fixture_dir)
@@ -38,22 +48,35 @@ def run_conformance(fixture_dir: str | Path) -> dict[str, np.ndarray]:
     S = images.shape[1]
 
     out: dict[str, torch.Tensor] = {}
+    runner = model
+    if engine == "onnxruntime":
+        import tempfile
+
+        from .export.onnx_export import export_onnx
+        from .runtime import load_engine
+
+        export_dir = Path(work_dir or tempfile.mkdtemp(prefix="vdpm_export_"))
+        export_onnx(model, export_dir, image_hw, fixture_dir / "weights.safetensors")
+        runner = load_engine(export_dir, "onnxruntime")
+    else:
+        with torch.no_grad():
+            layers = model.aggregator(images)
+            out["aggregator_tokens"] = torch.stack([layers[i] for i in sorted(layers)])
     with torch.no_grad():
-        layers = model.aggregator(images)
-        out["aggregator_tokens"] = torch.stack([layers[i] for i in sorted(layers)])
-        state = model.encode(images)
-        dynamic = model.decode(state)
+        state = runner.encode(images)
+        dynamic = runner.decode(state)
         for j in range(S):
             out[f"pointmaps_t{j}_pts3d"] = dynamic.pts3d[:, j]
             out[f"pointmaps_t{j}_conf"] = dynamic.conf[:, j]
-        static = model.time_variant(state)
+        static = runner.time_variant(state)
         out["static_pts3d"], out["static_conf"] = static.pts3d, static.conf
-        zeros = torch.zeros(1, state.batch, S, dtype=torch.int64)
-        out["decoder_tokens_t0"] = model.decode_tokens(state, zeros)[:, 0]
+        if engine == "pytorch":
+            zeros = torch.zeros(1, state.batch, S, dtype=torch.int64)
+            out["decoder_tokens_t0"] = model.decode_tokens(state, zeros)[:, 0]
         if "forward_cond_view_idxs" in inputs:
-            per_frame = model.decode_per_frame(state, torch.from_numpy(inputs["forward_cond_view_idxs"]))
+            per_frame = runner.decode_per_frame(state, torch.from_numpy(inputs["forward_cond_view_idxs"]))
             out["forward_dynamic_pts3d"], out["forward_dynamic_conf"] = per_frame.pts3d, per_frame.conf
-        cams = model.cameras(state)
+        cams = runner.cameras(state)
         out["pose_enc"] = cams.pose_enc
         out["pose_enc_list"] = cams.pose_enc_iterations
         out["extrinsics"], out["intrinsics"] = pose_encoding_to_cameras(cams.pose_enc, image_hw)

@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from . import bench_cmd, conformance_cmd, demo_cmd, eval_cmd, info_cmd, node_cmd, play_cmd, synth_cmd, train_cmd
+from . import bench_cmd, conformance_cmd, demo_cmd, eval_cmd, export_cmd, info_cmd, node_cmd, play_cmd, synth_cmd, train_cmd
 
-SUBCOMMANDS = (demo_cmd, node_cmd, play_cmd, conformance_cmd, info_cmd, synth_cmd, train_cmd, eval_cmd, bench_cmd)
+SUBCOMMANDS = (demo_cmd, node_cmd, play_cmd, conformance_cmd, info_cmd, synth_cmd, train_cmd, eval_cmd, export_cmd, bench_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

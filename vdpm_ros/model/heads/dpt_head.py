@@ -156,10 +156,10 @@ class DPTHead(nn.Module):
         """
         n = layers[0].shape[0]
         chunk = self.frames_chunk_size
-        pts, conf = [], []
-        for start in range(0, n, chunk):
-            raw = self.scratch.output_conv2(self._features([x[start : start + chunk] for x in layers], image_hw))
-            raw = raw.permute(0, 2, 3, 1)
-            pts.append(inverse_log(raw[..., :3]))
-            conf.append(exp_plus_one(raw[..., 3]))
-        return torch.cat(pts), torch.cat(conf)
+        out = [self.predict([x[start : start + chunk] for x in layers], image_hw) for start in range(0, n, chunk)]
+        return torch.cat([p for p, _ in out]), torch.cat([c for _, c in out])
+
+    def predict(self, layers: list[Tensor], image_hw: tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """Like :meth:`forward` but all frames in one batch (no chunk loop, so it exports with a dynamic batch)."""
+        raw = self.scratch.output_conv2(self._features(layers, image_hw)).permute(0, 2, 3, 1)
+        return inverse_log(raw[..., :3]), exp_plus_one(raw[..., 3])

@@ -40,3 +40,13 @@ def test_bench_command_writes_json(tmp_path, micro_config, capsys):
 def test_bad_bench_config():
     with pytest.raises(ValueError, match="target_times"):
         BenchConfig(frames=3, target_times=4)
+
+
+def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp_path):
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(VDPM(micro_config), path)
+    out = tmp_path / "p.json"
+    assert main(["bench", "--pipeline", "--model", str(path), "--frames", "3", "--raw-size", "28", "42", "--repeats", "2", "--warmup", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["median_ms"] > 0 and data["windows_per_s"] > 0
+    assert {"encode", "decode", "total"} <= set(data["stage_median_ms"])

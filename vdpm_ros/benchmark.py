@@ -211,3 +211,32 @@ def format_table(result: BenchResult) -> str:
     dev = f", device peak {result.peak_device_mb:.0f} MiB" if result.peak_device_mb is not None else ""
     lines.append(f"memory: host peak RSS {result.peak_host_mb:.0f} MiB{dev}")
     return "\n".join(lines)
+
+
+def run_pipeline_benchmark(model: VDPM, frames: int, raw_hw: tuple[int, int], repeats: int, warmup: int, seed: int = 1000) -> dict:
+    """Time ``WindowProcessor.process`` (everything the node computes per window) on a generated sequence.
+
+    Windows slide by one frame, as in the node with stride 1, so frame preprocessing is reused.
+    """
+    from .pipeline.config import PipelineConfig
+    from .pipeline.frames import Frame
+    from .pipeline.processor import WindowProcessor
+    from .synth import SceneConfig, generate_sequence
+
+    seq = generate_sequence(seed, SceneConfig(height=raw_hw[0], width=raw_hw[1], frames=frames + warmup + repeats))
+    stream = [Frame(stamp_ns=int(round(t * 1e9)), rgb=img) for t, img in zip(seq.timestamps, seq.images)]
+    processor = WindowProcessor(model.eval(), PipelineConfig(window_size=frames))
+    seconds, stages = [], []
+    for i in range(warmup + repeats):
+        start = time.perf_counter()
+        result = processor.process(stream[i : i + frames])
+        if i >= warmup:
+            seconds.append(time.perf_counter() - start)
+            stages.append(result.timings)
+    stage_names = [f for f in asdict(stages[0]) if f.endswith("_s")]
+    return {
+        "median_ms": float(np.median(seconds) * 1e3),
+        "p90_ms": float(np.percentile(seconds, 90) * 1e3),
+        "windows_per_s": float(1.0 / np.median(seconds)),
+        "stage_median_ms": {n[:-2]: float(np.median([asdict(s)[n] for s in stages]) * 1e3) for n in stage_names},
+    }

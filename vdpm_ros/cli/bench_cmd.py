@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--pipeline", action="store_true", help="time the node's whole per-window computation (WindowProcessor) instead")
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
 
@@ -36,9 +37,17 @@ def _model(spec: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import BenchConfig, format_table, run_benchmark
+    from ..benchmark import BenchConfig, format_table, run_benchmark, run_pipeline_benchmark
 
     model, source = _model(args.model)
+    if args.pipeline:
+        stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup)
+        print(f"model: {source}; WindowProcessor.process, {args.frames} frames {args.raw_size[1]}x{args.raw_size[0]}, stride 1, {args.repeats} runs")
+        print(f"median {stats['median_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, {stats['windows_per_s']:.2f} windows/s")
+        print("stages (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats["stage_median_ms"].items()))
+        if args.json:
+            args.json.write_text(json.dumps({"model": source, **stats}, indent=2))
+        return 0
     cfg = BenchConfig(
         frames=args.frames, raw_hw=tuple(args.raw_size), target_times=args.target_times, decoded_frames=args.decoded_frames,
         repeats=args.repeats, warmup=args.warmup, autocast_dtype=args.autocast, device=args.device,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import torch
@@ -20,6 +21,13 @@ def _as_window(images: Tensor) -> Tensor:
     if images.ndim != 5 or images.shape[2] != 3:
         raise ValueError(f"images must be [S, 3, H, W] or [B, S, 3, H, W], got {tuple(images.shape)}")
     return images
+
+
+def _full_precision(device: torch.device):
+    """Autocast off for the heads; devices without autocast (meta, used for FLOP counting) need nothing."""
+    if device.type in ("cuda", "cpu", "xpu", "mps"):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def _frame_indices(frames: Sequence[int] | None, count: int, what: str) -> tuple[int, ...]:
@@ -94,7 +102,7 @@ class VDPM(nn.Module):
         n = self.num_special_tokens
         groups = tokens[..., n:, :].reshape(tokens.shape[0], -1, tokens.shape[-3], tokens.shape[-2] - n, tokens.shape[-1])
         pts, conf = [], []
-        with torch.autocast(tokens.device.type, enabled=False):
+        with _full_precision(tokens.device):
             for g in range(groups.shape[1]):
                 p, c = self.point_head([layer[g].float() for layer in groups], image_hw)
                 pts.append(p)
@@ -164,7 +172,7 @@ class VDPM(nn.Module):
 
     def cameras(self, state: WindowState) -> CameraPrediction:
         """Pose encodings of all frames (the camera head attends across frames)."""
-        with torch.autocast(state.camera_tokens.device.type, enabled=False):
+        with _full_precision(state.camera_tokens.device):
             estimates = self.camera_head(state.camera_tokens.float())
         return CameraPrediction(pose_enc=estimates[-1], pose_enc_iterations=torch.stack(estimates))
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 
-from vdpm_ros.messages.pointcloud import CloudLayout, Field, pack_cloud, unpack_cloud
+from vdpm_ros.messages.pointcloud import CloudLayout, Field, unpack_cloud
 from vdpm_ros.msg import SceneFlow
 
 HEIGHT, WIDTH = 6, 8
@@ -39,20 +39,10 @@ def scene_flow_columns(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def cloud_msg(columns: dict[str, np.ndarray], header: Header) -> PointCloud2:
-    """An organised PointCloud2 from ``[H, W]`` columns, packed by vdpm_ros.messages.pointcloud.pack_cloud."""
-    layout, data = pack_cloud(columns)
-    height, width = next(iter(columns.values())).shape
-    return PointCloud2(
-        header=header,
-        height=height,
-        width=width,
-        fields=[PointField(name=f.name, offset=f.offset, datatype=f.datatype, count=f.count) for f in layout.fields],
-        is_bigendian=False,
-        point_step=layout.point_step,
-        row_step=layout.point_step * width,
-        data=data,
-        is_dense=False,
-    )
+    """An organised PointCloud2 from ``[H, W]`` columns: the node's own packer."""
+    from vdpm_ros.ros.conversions import cloud_msg as pack
+
+    return pack(columns, header)
 
 
 def cloud_columns(cloud: PointCloud2) -> np.ndarray:

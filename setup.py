@@ -38,7 +38,7 @@ setup(
         "onnxscript>=0.5",
         "onnxruntime>=1.18",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "evo>=1.28"]},
     zip_safe=False,
     entry_points={"console_scripts": ["vdpm = vdpm_ros.cli.main:main"]},
 )

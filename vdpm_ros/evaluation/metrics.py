@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.alignment import umeyama
+from .trajectory import ate_rmse
 
 
 def normalise_unit_mean(points: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
@@ -54,12 +54,19 @@ def camera_centres(extrinsics: np.ndarray) -> np.ndarray:
 
 
 def absolute_trajectory_error(pred_extrinsics: np.ndarray, gt_extrinsics: np.ndarray) -> float:
-    """RMSE of camera centres after Sim(3) alignment of the predicted onto the true trajectory."""
-    pred_c, gt_c = camera_centres(pred_extrinsics), camera_centres(gt_extrinsics)
-    if len(pred_c) < 3:
+    """RMSE of camera centres after Sim(3) alignment; inputs are camera-from-world ``[S, 3, 4]``."""
+    if len(pred_extrinsics) < 3:
         raise ValueError("ATE needs at least 3 poses")
-    aligned = umeyama(pred_c, gt_c).apply(pred_c)
-    return float(np.sqrt(np.mean(np.sum((aligned - gt_c) ** 2, axis=-1))))
+    return ate_rmse(world_from_camera(pred_extrinsics), world_from_camera(gt_extrinsics))
+
+
+def world_from_camera(extrinsics: np.ndarray) -> np.ndarray:
+    """Camera-from-world ``[S, 3, 4]`` -> world-from-camera ``[S, 4, 4]``."""
+    rot, t = extrinsics[:, :, :3].astype(np.float64), extrinsics[:, :, 3].astype(np.float64)
+    out = np.tile(np.eye(4), (len(extrinsics), 1, 1))
+    out[:, :3, :3] = np.transpose(rot, (0, 2, 1))
+    out[:, :3, 3] = camera_centres(extrinsics)
+    return out
 
 
 def mask_iou(pred: np.ndarray, gt: np.ndarray) -> float:

@@ -19,7 +19,7 @@ def generate_launch_description() -> LaunchDescription:
     args = [
         DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "vdpm.yaml"), description="YAML with all vdpm_node parameters"),
         DeclareLaunchArgument("model_path", default_value="", description="checkpoint; empty = embedded default model"),
-        DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="sensor_msgs/Image input (its /compressed is used too)"),
+        DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="camera topic; with image_transport compressed, <image_topic>/compressed is used"),
         DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info", description="optional CameraInfo input"),
         DeclareLaunchArgument("depth_topic", default_value="/camera/depth/image_raw", description="aligned depth, used when scale_mode is depth"),
         DeclareLaunchArgument("window_size", default_value="5", description="frames per window"),

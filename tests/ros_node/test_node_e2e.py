@@ -73,7 +73,8 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     env, model_path = node_env
     proc = _start_node(
         env, "-p", f"model_path:={model_path}", "-p", f"window_size:={WINDOW}", "-p", "device:=cpu",
-        "-r", "image:=/test/image_raw", "-p", "diagnostics_period:=0.5", "-p", "queue_size:=10",
+        "-r", "image:=/test/image_raw", "-r", "camera_info:=/test/camera_info", "-p", "diagnostics_period:=0.5",
+        "-p", "queue_size:=10",
     )  # fmt: skip
     seq = generate_sequence(1011, SceneConfig(height=RAW_H, width=RAW_W, frames=FRAMES))
     stamps = [1_000_000_000_000 + int(t * 1e9) for t in seq.timestamps]
@@ -93,6 +94,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         for topic, msg_type in topics.items():
             node.create_subscription(msg_type, topic, lambda m, t=topic: received[t].append(m), QoSProfile(depth=50))
         pub = node.create_publisher(Image, "/test/image_raw", qos_profile_sensor_data)
+        info_pub = node.create_publisher(CameraInfo, "/test/camera_info", qos_profile_sensor_data)
         assert _spin_until(executor, lambda: pub.get_subscription_count() > 0, 60), _stop(proc)
         # Matching is not symmetric in time: give the node's reader a moment to match our writer too,
         # or the first best-effort frame can be lost in discovery.
@@ -113,7 +115,12 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         last_diag = [(kv.key, kv.value) for kv in received["/diagnostics"][-1].status[0].values] if received["/diagnostics"] else []
         assert done, f"outputs so far: { {t: len(v) for t, v in received.items()} }\n{last_diag}\n{_stop(proc)}"
 
-        # robustness: a bad encoding, a stamp going backwards and a size change; the node keeps running
+        # robustness: a non-finite CameraInfo, a bad encoding, a stamp going backwards and a size change;
+        # the node counts each and keeps running
+        bad_info = CameraInfo(header=conv.header(stamps[-1], CAMERA_FRAME), height=RAW_H, width=RAW_W)
+        bad_info.k = [float("nan")] * 9
+        info_pub.publish(bad_info)
+        _spin_until(executor, lambda: False, 0.3)
         send(seq.images[0], stamps[-1] + 10**8, encoding="yuv422")
         send(seq.images[0], stamps[0])
         send(np.zeros((28, 42, 3), np.uint8), stamps[-1] + 2 * 10**8)
@@ -128,7 +135,8 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         robust = _spin_until(
             executor,
-            lambda: diag_value("images_dropped_bad_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1 and diag_value("buffer_resets") >= 1,
+            lambda: diag_value("images_dropped_bad_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1
+            and diag_value("buffer_resets") >= 1 and diag_value("camera_info_dropped") >= 1,
             30,
         )
         assert robust, _stop(proc)
@@ -168,7 +176,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
     sf = received["/vdpm/scene_flow_stamped"][-1]
     assert conv.stamp_to_ns(sf.target_stamp) - conv.stamp_to_ns(sf.source_stamp) == stamps[1] - stamps[0]
-    assert not sf.metric and sf.scale == 1.0 and sf.cloud.width == RAW_W
+    assert not sf.metric and sf.scale > 0 and sf.cloud.width == RAW_W
 
     depth = received["/vdpm/depth"][-1]
     opt = received["/vdpm/optical_flow"][-1]
@@ -177,9 +185,12 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     assert (info.height, info.width) == (RAW_H, RAW_W) and info.k[8] == 1.0 and info.k[0] > 0
 
     path = received["/vdpm/path"][-1]
-    assert path.header.frame_id == "odom" and len(path.poses) == expected_windows
+    assert path.header.frame_id == "odom" and len(path.poses) == FRAMES  # every frame of the stitched trajectory
+    assert [conv.stamp_to_ns(p.header.stamp) for p in path.poses] == stamps
     tf = received["/tf"][-1].transforms[0]
     assert (tf.header.frame_id, tf.child_frame_id) == ("odom", CAMERA_FRAME)
+    pose = next(m for m in received["/vdpm/camera_pose"] if m.header.stamp == tf.header.stamp).pose
+    assert (tf.transform.translation.x, tf.transform.rotation.w) == (pose.position.x, pose.orientation.w)
     odom = received["/vdpm/odometry"][-1]
     assert odom.child_frame_id == CAMERA_FRAME
     q = odom.pose.pose.orientation

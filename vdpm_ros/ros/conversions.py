@@ -95,6 +95,6 @@ def camera_info_msg(k: np.ndarray, height: int, width: int, hdr: Header) -> Came
 
 
 def camera_info_k(msg: CameraInfo) -> np.ndarray | None:
-    """``[3, 3]`` K of a CameraInfo, or None when it is unset (all zeros)."""
+    """``[3, 3]`` K of a CameraInfo, or None when it is unset (all zeros) or not finite."""
     k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    return k if k[0, 0] > 0 and k[1, 1] > 0 else None
+    return k if np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 else None

@@ -17,6 +17,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry, Path as PathMsg
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
@@ -78,16 +79,17 @@ class VdpmNode(Node):
         self._intrinsics: np.ndarray | None = None
         self._depth: tuple[int, np.ndarray] | None = None
         self._image_frame = "camera_optical_frame"  # replaced by the images' header.frame_id
-        self._path = PathMsg()
-        self._path.header.frame_id = p.odom_frame
-        self.dropped_messages = {"bad_image": 0, "rejected": 0}
+        self.dropped_messages = {"bad_image": 0, "bad_camera_info": 0}
         self.published_windows = 0
-        self.failed_windows = 0
+        self.publish_failures = 0
         self._last_error = ""
+        self._failed_at_last_report = 0
 
         image_qos = qos_profile_sensor_data if p.image_qos == "sensor_data" else QoSProfile(depth=5)
-        self.create_subscription(Image, "image", self._on_image, image_qos)
-        self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, image_qos)
+        if p.image_transport == "raw":
+            self.create_subscription(Image, "image", self._on_image, image_qos)
+        else:
+            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, image_qos)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, image_qos)
         if p.scale_mode == "depth":
             self.create_subscription(Image, "depth", self._on_depth, image_qos)
@@ -157,7 +159,12 @@ class VdpmNode(Node):
             depth = None
             if self._depth is not None and abs(self._depth[0] - stamp_ns) <= DEPTH_MATCH_TOLERANCE_NS:
                 depth = self._depth[1] if self._depth[1].shape == rgb.shape[:2] else None
-            frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
+            try:
+                frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
+            except ValueError as exc:
+                self.dropped_messages["bad_image"] += 1
+                self.get_logger().error(f"dropped frame: {exc}", throttle_duration_sec=THROTTLE_S)
+                return
         outcome = self.pipeline.push(frame)
         if outcome.reason:
             self.get_logger().warning(f"frame at {stamp_ns * 1e-9:.3f}s: {outcome.reason}", throttle_duration_sec=THROTTLE_S)
@@ -185,8 +192,12 @@ class VdpmNode(Node):
         self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
+        k = conv.camera_info_k(msg)
+        if k is None and any(msg.k):
+            self.dropped_messages["bad_camera_info"] += 1
+            self.get_logger().error("dropped CameraInfo with a non-finite or non-positive K", throttle_duration_sec=THROTTLE_S)
         with self._lock:
-            self._intrinsics = conv.camera_info_k(msg)
+            self._intrinsics = k
 
     def _on_depth(self, msg: Image) -> None:
         try:
@@ -200,7 +211,7 @@ class VdpmNode(Node):
 
     # ----------------------------------------------------------------- outputs (worker thread)
     def _on_window_error(self, window: list[Frame], exc: BaseException) -> None:
-        self.failed_windows += 1
+        # The worker counts this failure itself (WorkerStats.failed).
         self._last_error = f"{type(exc).__name__}: {exc}"
         hint = " (GPU out of memory: lower window_size or use precision:=bfloat16)" if "OutOfMemory" in type(exc).__name__ else ""
         self.get_logger().error(f"window ending at {window[-1].stamp_ns * 1e-9:.3f}s failed: {self._last_error}{hint}", throttle_duration_sec=THROTTLE_S)
@@ -209,7 +220,7 @@ class VdpmNode(Node):
         try:
             self._publish(output)
         except Exception as exc:  # a publishing bug must not kill the worker thread silently
-            self.failed_windows += 1
+            self.publish_failures += 1
             self._last_error = f"publish: {type(exc).__name__}: {exc}"
             self.get_logger().error(self._last_error, throttle_duration_sec=THROTTLE_S)
 
@@ -218,11 +229,13 @@ class VdpmNode(Node):
         stamp = r.latest_stamp_ns
         camera_frame = p.camera_frame or self._image_frame
         cam_hdr = conv.header(stamp, camera_frame)
+        length_scale = 1.0  # odometry units per unit of this window
         if st is not None:
             frame_hdr = conv.header(stamp, p.odom_frame)
             to_frame, vec_to_frame = st.points_to_odom, st.vectors_to_odom
             pose = st.latest_pose
             points, flow = r.points, r.scene_flow
+            length_scale = float(st.odom_from_window.scale)
         else:  # no odometry frame: everything in the latest camera's optical frame
             frame_hdr = cam_hdr
             to_frame = vec_to_frame = lambda a: a  # noqa: E731
@@ -256,13 +269,14 @@ class VdpmNode(Node):
             if "scene_flow" in self._custom:
                 from ..msg import SceneFlow
 
-                msg = SceneFlow(header=frame_hdr, cloud=flow_cloud, metric=r.units == "m", scale=float(r.scale))
+                msg = SceneFlow(header=frame_hdr, cloud=flow_cloud, metric=r.units == "m", scale=float(r.scale * length_scale))
                 msg.source_stamp = conv.ns_to_stamp(r.previous_stamp_ns)
                 msg.target_stamp = conv.ns_to_stamp(stamp)
                 self._custom["scene_flow"].publish(msg)
             self.pub_mask.publish(conv.image_msg(r.motion_mask, cam_hdr))
             self.pub_optical_flow.publish(conv.image_msg(r.optical_flow.astype(np.float32), cam_hdr))
-        self.pub_depth.publish(conv.image_msg(r.depth.astype(np.float32), cam_hdr))
+        # Depth in the same units as the clouds and poses (the odometry frame's, once stitched).
+        self.pub_depth.publish(conv.image_msg((r.depth * length_scale).astype(np.float32), cam_hdr))
         self.pub_info.publish(conv.camera_info_msg(r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
 
         pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(pose))
@@ -271,19 +285,25 @@ class VdpmNode(Node):
         odom.pose.pose = pose_stamped.pose
         self.pub_odom.publish(odom)
         if st is not None:
-            self._path.header.stamp = frame_hdr.stamp
-            self._path.poses.append(pose_stamped)
-            self.pub_path.publish(self._path)
+            self.pub_path.publish(self._path_msg(frame_hdr))
             if self._tf is not None:
                 self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))
         if "window" in self._custom:
-            self._custom["window"].publish(self._window_msg(r, st, frame_hdr))
+            self._custom["window"].publish(self._window_msg(r, conv.header(stamp, camera_frame)))
         self.published_windows += 1
 
-    def _window_msg(self, r, st, hdr):
+    def _path_msg(self, hdr) -> PathMsg:
+        """Every frame of the stitched trajectory (bounded, and restarted with the odometry frame)."""
+        stamps, poses = self.pipeline.trajectory()
+        path = PathMsg(header=hdr)
+        path.poses = [PoseStamped(header=conv.header(int(t), hdr.frame_id), pose=conv.pose_msg(T)) for t, T in zip(stamps, poses)]
+        return path
+
+    def _window_msg(self, r, hdr):
         from ..msg import Window
 
-        poses = st.odom_from_camera if st is not None else r.world_from_camera
+        # Poses and points in the window's own frame (its first camera), as Window.msg defines them.
+        poses = r.world_from_camera
         msg = Window(header=hdr, metric=r.units == "m", scale=float(r.scale))
         msg.stamps = [conv.ns_to_stamp(s) for s in r.stamps_ns]
         msg.poses = [conv.pose_msg(p) for p in poses]
@@ -310,19 +330,23 @@ class VdpmNode(Node):
         message = "ok"
         if w.dropped or self.dropped_messages["bad_image"]:
             level, message = DiagnosticStatus.WARN, "dropping work (see values)"
-        if self.failed_windows or w.failed:
+        failed = w.failed + self.publish_failures
+        if failed > self._failed_at_last_report:  # new failures since the last report, not forever
             level, message = DiagnosticStatus.ERROR, self._last_error or "windows failed"
+        self._failed_at_last_report = failed
         values = {
             "windows_published": self.published_windows,
             "windows_submitted": w.submitted,
             "windows_dropped_queue_full": w.dropped,
-            "windows_failed": self.failed_windows + w.failed,
+            "windows_failed": w.failed,
+            "publish_failures": self.publish_failures,
             "windows_queued": w.queued,
             "frames_accepted": b.accepted,
             "frames_skipped_rate_limit": b.skipped_rate,
             "frames_rejected_stamp": b.rejected_backwards,
             "buffer_resets": b.resets,
             "images_dropped_bad_encoding": self.dropped_messages["bad_image"],
+            "camera_info_dropped": self.dropped_messages["bad_camera_info"],
             "frames_received": b.pushed,
             "inference_latency_last_s": f"{w.last_latency_s:.3f}",
             "inference_latency_mean_s": f"{w.mean_latency_s:.3f}",
@@ -343,15 +367,15 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = None
     try:
-        node = VdpmNode()
-        rclpy.spin(node)
-    except (ModelLoadError, ValueError) as exc:
-        print(f"vdpm_node: cannot start: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        pass
-    except ExternalShutdownException:
-        pass
+        try:
+            node = VdpmNode()
+        except (ModelLoadError, ValueError, InvalidParameterTypeException) as exc:
+            print(f"vdpm_node: cannot start: {exc}", file=sys.stderr)
+            return 2
+        try:
+            rclpy.spin(node)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
     finally:
         if node is not None:
             node.destroy_node()

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vdpm_ros.pipeline.derive import confidence_threshold, depth_scale, optical_flow, pixel_grid, world_from_camera
+from vdpm_ros.geometry.poses import world_from_camera
+from vdpm_ros.pipeline.derive import confidence_threshold, depth_scale, optical_flow, pixel_grid
 from vdpm_ros.pipeline.resample import net_valid_mask, raw_sampling, sample_to_raw
 from vdpm_ros.preprocessing import preprocess_frame
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.poses import world_from_camera
 from .trajectory import ate_rmse
 
 
@@ -47,26 +48,11 @@ def depth_metrics(pred_depth: np.ndarray, gt_depth: np.ndarray, valid: np.ndarra
     return abs_rel, delta
 
 
-def camera_centres(extrinsics: np.ndarray) -> np.ndarray:
-    """Camera-from-world ``[S, 3, 4]`` -> camera centres in world ``[S, 3]`` (``-R^T t``)."""
-    rot, t = extrinsics[:, :, :3], extrinsics[:, :, 3]
-    return -np.einsum("sji,sj->si", rot, t)
-
-
 def absolute_trajectory_error(pred_extrinsics: np.ndarray, gt_extrinsics: np.ndarray) -> float:
     """RMSE of camera centres after Sim(3) alignment; inputs are camera-from-world ``[S, 3, 4]``."""
     if len(pred_extrinsics) < 3:
         raise ValueError("ATE needs at least 3 poses")
     return ate_rmse(world_from_camera(pred_extrinsics), world_from_camera(gt_extrinsics))
-
-
-def world_from_camera(extrinsics: np.ndarray) -> np.ndarray:
-    """Camera-from-world ``[S, 3, 4]`` -> world-from-camera ``[S, 4, 4]``."""
-    rot, t = extrinsics[:, :, :3].astype(np.float64), extrinsics[:, :, 3].astype(np.float64)
-    out = np.tile(np.eye(4), (len(extrinsics), 1, 1))
-    out[:, :3, :3] = np.transpose(rot, (0, 2, 1))
-    out[:, :3, 3] = camera_centres(extrinsics)
-    return out
 
 
 def mask_iou(pred: np.ndarray, gt: np.ndarray) -> float:

@@ -7,7 +7,6 @@ column u, row v).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -98,14 +97,3 @@ def depth_scale(predicted: Tensor, sensor: Tensor, mask: Tensor, min_pixels: int
     if count < min_pixels:
         return None, count
     return float(torch.median(sensor[vote] / predicted[vote])), count
-
-
-def world_from_camera(extrinsics: np.ndarray) -> np.ndarray:
-    """Camera-from-world ``[..., 3, 4]`` -> world-from-camera ``[..., 4, 4]`` float64 (the pose of each camera)."""
-    extrinsics = np.asarray(extrinsics, dtype=np.float64)
-    rot_t = np.swapaxes(extrinsics[..., :3, :3], -1, -2)
-    out = np.zeros(extrinsics.shape[:-2] + (4, 4))
-    out[..., :3, :3] = rot_t
-    out[..., :3, 3] = -np.einsum("...ij,...j->...i", rot_t, extrinsics[..., :3, 3])
-    out[..., 3, 3] = 1.0
-    return out

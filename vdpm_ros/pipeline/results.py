@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .derive import world_from_camera
+from ..geometry.poses import world_from_camera
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class ExportManifest:
             raise ExportMismatchError(
                 f"{path} has format version {data.get('format_version')}, this vdpm_ros reads {FORMAT_VERSION}: re-export"
             )
+        known = {f.name for f in dataclasses.fields(cls)}
+        if set(data) != known:
+            raise ExportMismatchError(
+                f"{path} does not match this vdpm_ros's manifest: unknown {sorted(set(data) - known)}, missing {sorted(known - set(data))}"
+            )
         data["image_hw"] = tuple(data["image_hw"])
         manifest = cls(**data)
         for name, file in manifest.files.items():

@@ -55,6 +55,16 @@ def _load_model(params: NodeParameters, logger):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(f"device={device!r} but this PyTorch has no CUDA device; use device:=cpu or auto")
+    if path.is_dir():  # an ONNX export (vdpm export): same streaming API through ONNX Runtime
+        from ..export.manifest import ExportMismatchError
+        from ..runtime import EngineUnavailableError, load_engine
+
+        try:
+            engine = load_engine(path, "onnxruntime")
+        except (ExportMismatchError, EngineUnavailableError) as exc:
+            raise ModelLoadError(str(exc)) from exc
+        logger.info(f"loaded ONNX export {path} for {engine.image_hw[1]}x{engine.image_hw[0]} network inputs (ONNX Runtime, CPU)")
+        return engine
     try:
         model, report = load_model(path, device=device, allow_untrained_decoder=params.allow_vggt)
     except CheckpointError as exc:

@@ -1,0 +1,66 @@
+"""vdpm_node runs an ONNX export (model_path = an export directory) through ONNX Runtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import torch
+
+
+def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, qos_profile_sensor_data
+    from sensor_msgs.msg import Image, PointCloud2
+
+    from vdpm_ros.export.onnx_export import export_onnx
+    from vdpm_ros.messages.image import encode_image
+    from vdpm_ros.model import VDPM
+    from vdpm_ros.ros import conversions as conv
+    from vdpm_ros.synth import SceneConfig, generate_sequence
+
+    env, _ = node_env
+    torch.manual_seed(0)
+    export_dir = tmp_path / "export"
+    export_onnx(VDPM(micro_config), export_dir, (28, 42))  # 42x56 camera -> 42x28 network input (crop mode)
+    node = subprocess.Popen(
+        [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", "-p", f"model_path:={export_dir}",
+         "-p", "window_size:=3", "-p", "queue_size:=10", "-r", "image:=/onnx_test/image"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    seq = generate_sequence(1013, SceneConfig(height=42, width=56, frames=4))
+    received = []
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        driver = rclpy.create_node("vdpm_onnx_test", context=context)
+        driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
+        pub = driver.create_publisher(Image, "/onnx_test/image", qos_profile_sensor_data)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(driver)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and pub.get_subscription_count() == 0:
+            executor.spin_once(timeout_sec=0.1)
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.1)
+        for i in range(4):
+            p = encode_image(seq.images[i])
+            msg = Image(header=conv.header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
+            msg.data = p.data
+            pub.publish(msg)
+            executor.spin_once(timeout_sec=0.2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(received) < 2:
+            executor.spin_once(timeout_sec=0.1)
+        executor.shutdown()
+        driver.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+        node.terminate()
+        log, _ = node.communicate(timeout=15)
+    assert "ONNX Runtime" in log, log
+    assert len(received) == 2, log
+    assert (received[-1].height, received[-1].width) == (42, 56)

@@ -46,3 +46,16 @@ def test_info_on_a_corrupt_file_is_one_line(tmp_path, capsys):
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "model.pt" in err and "Traceback" not in err
+
+
+def test_default_model_lookup_survives_an_unsourced_ament_index(monkeypatch, tmp_path):
+    """In a venv with the ROS wheels but no sourced workspace, ament_index raises; the lookup must not."""
+    from vdpm_ros.paths import default_model_path
+
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    monkeypatch.delenv("VDPM_MODEL", raising=False)
+    assert default_model_path() is None or default_model_path().is_file()
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"x")
+    monkeypatch.setenv("VDPM_MODEL", str(model))
+    assert default_model_path() == model

@@ -17,7 +17,7 @@ def _share_dir() -> Path | None:
         return None
     try:
         return Path(get_package_share_directory("vdpm_ros"))
-    except PackageNotFoundError:
+    except (PackageNotFoundError, OSError):  # OSError: ament_index without a sourced workspace (AMENT_PREFIX_PATH unset)
         return None
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
+from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher
 
 
 def test_replayed_synthetic_bag_reaches_the_node(node_env, tmp_path):
@@ -24,33 +24,28 @@ def test_replayed_synthetic_bag_reaches_the_node(node_env, tmp_path):
     assert main(["synth", "--seed", "1012", "--frames", "5", "--size", "42", "56", "--out", str(bag)]) == 0
     stamps = [s for s in __import__("numpy").asarray(read_synthetic_bag(bag).timestamps)]
     vdpm = [sys.executable, "-m", "vdpm_ros.cli.main"]
-    node = subprocess.Popen(
-        [*vdpm, "node", "--ros-args", "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10",
-         "-p", "use_sim_time:=true", "-r", "image:=/camera/image_raw"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    node = start_node(env, "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10",
+                      "-p", "use_sim_time:=true", "-r", "image:=/camera/image_raw")  # fmt: skip
     received = []
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
         sub_node = rclpy.create_node("vdpm_test_listener", context=context)
-        sub_node.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=20))
+        sub = sub_node.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=20))
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(sub_node)
+        assert wait_for_publisher(executor, sub), stop(node)  # or the first windows go out before we listen
         player = subprocess.run([*vdpm, "play", str(bag), "--rate", "2", "--wait-subscribers", "60"], env=env,
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         assert player.returncode == 0, player.stdout + player.stderr
         assert "published" in player.stdout
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(received) < 3:
-            executor.spin_once(timeout_sec=0.1)
+        spin_until(executor, lambda: len(received) >= 3, 60)
         executor.shutdown()
         sub_node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        node.terminate()
-        log, _ = node.communicate(timeout=15)
-    assert len(received) == 3, log  # 5 frames, windows of 3, stride 1
+        log = stop(node)
+    assert len(received) == 3, log + player.stdout + player.stderr  # 5 frames, windows of 3, stride 1
     from vdpm_ros.bags.synthetic_bag import START_TIME_NS
 
     expected = {START_TIME_NS + int(round(t * 1e9)) for t in stamps[2:]}

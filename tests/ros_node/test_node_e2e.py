@@ -9,12 +9,11 @@ consistency of what is published, plus the node's robustness to bad input.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
 
 from vdpm_ros.synth import SceneConfig, generate_sequence
 
@@ -24,33 +23,9 @@ CAMERA_FRAME = "test_camera_optical"
 TIMEOUT_S = 90.0
 
 
-def _spin_until(executor, condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-        if condition():
-            return True
-    return False
-
-
-def _start_node(env: dict, *ros_args: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", *ros_args]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
-
-
 def test_missing_model_refuses_to_start_with_a_clear_message(node_env, tmp_path):
     env, _ = node_env
-    proc = _start_node(env, "-p", f"model_path:={tmp_path / 'nope.safetensors'}")
+    proc = start_node(env, "-p", f"model_path:={tmp_path / 'nope.safetensors'}")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "cannot start" in out and "nope.safetensors" in out and "does not exist" in out
@@ -71,7 +46,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     from vdpm_ros.ros import conversions as conv
 
     env, model_path = node_env
-    proc = _start_node(
+    proc = start_node(
         env, "-p", f"model_path:={model_path}", "-p", f"window_size:={WINDOW}", "-p", "device:=cpu",
         "-r", "image:=/test/image_raw", "-r", "camera_info:=/test/camera_info", "-p", "diagnostics_period:=0.5",
         "-p", "queue_size:=10",
@@ -91,14 +66,14 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         node = rclpy.create_node("vdpm_test_driver", context=context)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        for topic, msg_type in topics.items():
-            node.create_subscription(msg_type, topic, lambda m, t=topic: received[t].append(m), QoSProfile(depth=50))
+        subs = {
+            topic: node.create_subscription(msg_type, topic, lambda m, t=topic: received[t].append(m), QoSProfile(depth=50))
+            for topic, msg_type in topics.items()
+        }
         pub = node.create_publisher(Image, "/test/image_raw", qos_profile_sensor_data)
         info_pub = node.create_publisher(CameraInfo, "/test/camera_info", qos_profile_sensor_data)
-        assert _spin_until(executor, lambda: pub.get_subscription_count() > 0, 60), _stop(proc)
-        # Matching is not symmetric in time: give the node's reader a moment to match our writer too,
-        # or the first best-effort frame can be lost in discovery.
-        _spin_until(executor, lambda: False, 1.5)
+        assert wait_for_subscriber(executor, pub), stop(proc)
+        assert all(wait_for_publisher(executor, subs[t], 30) for t in topics if t.startswith("/vdpm/")), stop(proc)
 
         def send(rgb: np.ndarray, stamp: int, encoding: str | None = None) -> None:
             p: ImagePayload = encode_image(rgb)
@@ -109,18 +84,18 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         for i in range(FRAMES):
             send(seq.images[i], stamps[i])
-            _spin_until(executor, lambda: False, 0.15)
+            spin_until(executor, lambda: False, 0.15)
         expected_windows = FRAMES - WINDOW + 1
-        done = _spin_until(executor, lambda: len(received["/vdpm/points"]) >= expected_windows and received["/tf"], TIMEOUT_S)
+        done = spin_until(executor, lambda: len(received["/vdpm/points"]) >= expected_windows and received["/tf"], TIMEOUT_S)
         last_diag = [(kv.key, kv.value) for kv in received["/diagnostics"][-1].status[0].values] if received["/diagnostics"] else []
-        assert done, f"outputs so far: { {t: len(v) for t, v in received.items()} }\n{last_diag}\n{_stop(proc)}"
+        assert done, f"outputs so far: { {t: len(v) for t, v in received.items()} }\n{last_diag}\n{stop(proc)}"
 
         # robustness: a non-finite CameraInfo, a bad encoding, a stamp going backwards and a size change;
         # the node counts each and keeps running
         bad_info = CameraInfo(header=conv.header(stamps[-1], CAMERA_FRAME), height=RAW_H, width=RAW_W)
         bad_info.k = [float("nan")] * 9
         info_pub.publish(bad_info)
-        _spin_until(executor, lambda: False, 0.3)
+        spin_until(executor, lambda: False, 0.3)
         send(seq.images[0], stamps[-1] + 10**8, encoding="yuv422")
         send(seq.images[0], stamps[0])
         send(np.zeros((28, 42, 3), np.uint8), stamps[-1] + 2 * 10**8)
@@ -133,19 +108,19 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
                             return int(kv.value)
             return -1
 
-        robust = _spin_until(
+        robust = spin_until(
             executor,
             lambda: diag_value("images_dropped_bad_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1
             and diag_value("buffer_resets") >= 1 and diag_value("camera_info_dropped") >= 1,
             30,
         )
-        assert robust, _stop(proc)
+        assert robust, stop(proc)
         assert proc.poll() is None, "the node died on bad input"
         executor.shutdown()
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        log = _stop(proc)
+        log = stop(proc)
 
     assert "Traceback" not in log, log
     assert diag_value("windows_published") >= expected_windows

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
 import torch
+from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
 
 
 def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
@@ -25,42 +22,31 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     torch.manual_seed(0)
     export_dir = tmp_path / "export"
     export_onnx(VDPM(micro_config), export_dir, (28, 42))  # 42x56 camera -> 42x28 network input (crop mode)
-    node = subprocess.Popen(
-        [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", "-p", f"model_path:={export_dir}",
-         "-p", "window_size:=3", "-p", "queue_size:=10", "-r", "image:=/onnx_test/image"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    node = start_node(env, "-p", f"model_path:={export_dir}", "-p", "window_size:=3", "-p", "queue_size:=10",
+                      "-r", "image:=/onnx_test/image")  # fmt: skip
     seq = generate_sequence(1013, SceneConfig(height=42, width=56, frames=4))
     received = []
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
         driver = rclpy.create_node("vdpm_onnx_test", context=context)
-        driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
+        sub = driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
         pub = driver.create_publisher(Image, "/onnx_test/image", qos_profile_sensor_data)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(driver)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and pub.get_subscription_count() == 0:
-            executor.spin_once(timeout_sec=0.1)
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            executor.spin_once(timeout_sec=0.1)
+        assert wait_for_subscriber(executor, pub) and wait_for_publisher(executor, sub), stop(node)
         for i in range(4):
             p = encode_image(seq.images[i])
             msg = Image(header=conv.header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
             msg.data = p.data
             pub.publish(msg)
             executor.spin_once(timeout_sec=0.2)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(received) < 2:
-            executor.spin_once(timeout_sec=0.1)
+        spin_until(executor, lambda: len(received) >= 2, 60)
         executor.shutdown()
         driver.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        node.terminate()
-        log, _ = node.communicate(timeout=15)
+        log = stop(node)
     assert "ONNX Runtime" in log, log
     assert len(received) == 2, log
     assert (received[-1].height, received[-1].width) == (42, 56)

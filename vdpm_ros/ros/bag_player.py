@@ -28,15 +28,37 @@ def message_class(msgtype: str):
 
 @dataclass
 class PlayStats:
+    matched: bool = True
     published: int = 0
     skipped_types: int = 0
     wall_seconds: float = 0.0
 
 
-def play_bag(node: Node, path: str | Path, rate: float = 1.0, topics: set[str] | None = None, sensor_qos: bool = True) -> PlayStats:
+def _wait_for_matches(node: Node, publishers: list, timeout: float) -> bool:
+    """Give subscribers time to match the new publishers: best-effort messages sent before that are lost."""
+    import rclpy
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(p.get_subscription_count() > 0 for p in publishers):
+        rclpy.spin_once(node, timeout_sec=0.1)
+    matched = all(p.get_subscription_count() > 0 for p in publishers)
+    time.sleep(1.0)  # the subscriber's side of discovery finishes a little later
+    return matched
+
+
+def play_bag(
+    node: Node,
+    path: str | Path,
+    rate: float = 1.0,
+    topics: set[str] | None = None,
+    sensor_qos: bool = True,
+    wait_for: tuple[str, ...] = (),
+    wait_timeout: float = 10.0,
+) -> PlayStats:
     """Publish every message of the bag (optionally only ``topics``) at ``rate`` x recorded speed.
 
     Image-like topics use sensor-data QoS (as cameras do) when ``sensor_qos``; the rest reliable.
+    Playback starts once the topics in ``wait_for`` have a matched subscriber (or ``wait_timeout`` passed).
     """
     from rosbags.highlevel import AnyReader
 
@@ -55,6 +77,9 @@ def play_bag(node: Node, path: str | Path, rate: float = 1.0, topics: set[str] |
                 continue
             qos = qos_profile_sensor_data if sensor_qos and c.msgtype.startswith("sensor_msgs/msg/") else QoSProfile(depth=10)
             pubs[c.topic] = (node.create_publisher(cls, c.topic, qos), cls)
+        stats.matched = _wait_for_matches(node, [pubs[t][0] for t in wait_for if t in pubs], wait_timeout)
+        if not stats.matched:
+            node.get_logger().warning(f"no subscriber matched {list(wait_for)} within {wait_timeout} s; playing anyway")
         start_wall = time.monotonic()
         start_bag = None
         for conn, stamp_ns, raw in reader.messages(connections=conns):

@@ -94,6 +94,7 @@ class VdpmNode(Node):
         self.publish_failures = 0
         self._last_error = ""
         self._failed_at_last_report = 0
+        self._seen_first_frame = False
 
         image_qos = qos_profile_sensor_data if p.image_qos == "sensor_data" else QoSProfile(depth=5)
         if p.image_transport == "raw":
@@ -163,6 +164,9 @@ class VdpmNode(Node):
 
     # ----------------------------------------------------------------- inputs
     def _push(self, stamp_ns: int, rgb: np.ndarray, frame_id: str) -> None:
+        if not self._seen_first_frame:
+            self._seen_first_frame = True
+            self.get_logger().info(f"first frame: {rgb.shape[1]}x{rgb.shape[0]}, frame_id {frame_id!r}, stamp {stamp_ns * 1e-9:.3f} s")
         with self._lock:
             if frame_id:
                 self._image_frame = frame_id
@@ -300,6 +304,8 @@ class VdpmNode(Node):
                 self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))
         if "window" in self._custom:
             self._custom["window"].publish(self._window_msg(r, conv.header(stamp, camera_frame)))
+        if self.published_windows == 0:
+            self.get_logger().info(f"first window published ({len(r.stamps_ns)} frames, {r.timings.total_s * 1e3:.0f} ms)")
         self.published_windows += 1
 
     def _path_msg(self, hdr) -> PathMsg:

@@ -1,0 +1,50 @@
+"""Helpers of the node tests: run ``vdpm node`` in a subprocess and drive an rclpy executor with time limits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+
+def spin_until(executor, condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+        if condition():
+            return True
+    return False
+
+
+def start_node(env: dict, *ros_args: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", *ros_args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop(proc: subprocess.Popen) -> str:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def wait_for_subscriber(executor, publisher, timeout: float = 60.0) -> bool:
+    """Until ``publisher`` has a subscriber, plus a moment for the subscriber's side of discovery.
+
+    Matching is not symmetric in time: without the pause the first best-effort message can be lost.
+    """
+    if not spin_until(executor, lambda: publisher.get_subscription_count() > 0, timeout):
+        return False
+    spin_until(executor, lambda: False, 1.5)
+    return True
+
+
+def wait_for_publisher(executor, subscription, timeout: float = 60.0) -> bool:
+    """Until ``subscription`` sees a publisher, plus a moment: a late-matching reader misses volatile messages."""
+    if not spin_until(executor, lambda: subscription.get_publisher_count() > 0, timeout):
+        return False
+    spin_until(executor, lambda: False, 1.0)
+    return True

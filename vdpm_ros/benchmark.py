@@ -78,14 +78,21 @@ def _autocast(cfg: BenchConfig):
     return torch.autocast(cfg.device.split(":")[0], dtype=dtype)
 
 
-def _streaming(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
-    S = cfg.frames
+def _encode(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]):
+    """The part both paths share: preprocess the raw frames and run the backbone once."""
     images, _ = preprocess_images(frames, target=model.config.img_size)
     images = images.to(cfg.device)
     tick("preprocess")
     with _autocast(cfg):
         state = model.encode(images)
-        tick("encode")
+    tick("encode")
+    return state
+
+
+def _streaming(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
+    S = cfg.frames
+    state = _encode(model, frames, cfg, tick)
+    with _autocast(cfg):
         times = list(range(S - cfg.target_times, S))
         cond = torch.tensor(times, device=cfg.device)[:, None, None].expand(len(times), 1, S)
         decoded = model.decode_tokens(state, cond)
@@ -103,12 +110,8 @@ def _streaming(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Ca
 
 def _reference(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
     S = cfg.frames
-    images, _ = preprocess_images(frames, target=model.config.img_size)
-    images = images.to(cfg.device)
-    tick("preprocess")
+    state = _encode(model, frames, cfg, tick)
     with _autocast(cfg):
-        state = model.encode(images)
-        tick("encode")
         per_time = [model.decode_tokens(state, torch.full((1, 1, S), j, device=cfg.device)) for j in range(S)]
         tick("decode")
         maps = [model._points(tokens, state.image_hw) for tokens in per_time]

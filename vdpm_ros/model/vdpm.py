@@ -30,7 +30,8 @@ def _full_precision(device: torch.device):
     return contextlib.nullcontext()
 
 
-def _frame_indices(frames: Sequence[int] | None, count: int, what: str) -> tuple[int, ...]:
+def frame_indices(frames: Sequence[int] | None, count: int, what: str) -> tuple[int, ...]:
+    """A selection of frames (or target times) of a window of ``count``; None = all. Shared by every engine."""
     if frames is None:
         return tuple(range(count))
     out = tuple(int(f) for f in frames)
@@ -40,6 +41,14 @@ def _frame_indices(frames: Sequence[int] | None, count: int, what: str) -> tuple
     if bad:
         raise ValueError(f"{what} {bad} out of range for a window of {count} frames")
     return out
+
+
+def check_frame_times(frame_times: Tensor, batch: int, frames: int) -> None:
+    """``frame_times`` must be ``[batch, frames]`` integer frame indices (per-frame conditioning)."""
+    if tuple(frame_times.shape) != (batch, frames):
+        raise ValueError(f"frame_times must be [B, S] = [{batch}, {frames}], got {tuple(frame_times.shape)}")
+    if frame_times.is_floating_point() or frame_times.min() < 0 or frame_times.max() >= frames:
+        raise ValueError(f"frame_times must be integer frame indices in [0, {frames}), got {frame_times.tolist()}")
 
 
 class VDPM(nn.Module):
@@ -112,7 +121,7 @@ class VDPM(nn.Module):
 
     def time_variant(self, state: WindowState, frames: Sequence[int] | None = None) -> PointMaps:
         """P_i(t_i) for the selected frames: the point head on the aggregator tokens (VGGT-style path)."""
-        sel = _frame_indices(frames, state.frames, "frames")
+        sel = frame_indices(frames, state.frames, "frames")
         pts, conf = self._points(state.layer_tokens[:, :, list(sel)], state.image_hw)
         times = torch.tensor(sel, device=pts.device).expand(state.batch, -1)
         return PointMaps(pts3d=pts, conf=conf, frames=sel, times=times)
@@ -145,8 +154,8 @@ class VDPM(nn.Module):
         The decoder attends over all S frames (global attention needs them); the point head runs only
         on the requested frames. ``None`` means all target times / all frames.
         """
-        times = _frame_indices(target_times, state.frames, "target_times")
-        sel = _frame_indices(frames, state.frames, "frames")
+        times = frame_indices(target_times, state.frames, "target_times")
+        sel = frame_indices(frames, state.frames, "frames")
         B, S = state.batch, state.frames
         cond = torch.tensor(times, device=state.time_tokens.device)[:, None, None].expand(len(times), B, S)
         decoded = self.decode_tokens(state, cond)[:, :, :, list(sel)]
@@ -161,10 +170,7 @@ class VDPM(nn.Module):
         This is the training-time conditioning; it differs from :meth:`decode` because global
         attention mixes frames that carry different conditions.
         """
-        if frame_times.shape != (state.batch, state.frames):
-            raise ValueError(f"frame_times must be [B, S] = [{state.batch}, {state.frames}], got {tuple(frame_times.shape)}")
-        if frame_times.is_floating_point() or frame_times.min() < 0 or frame_times.max() >= state.frames:
-            raise ValueError(f"frame_times must be integer frame indices in [0, {state.frames}), got {frame_times.tolist()}")
+        check_frame_times(frame_times, state.batch, state.frames)
         frame_times = frame_times.to(torch.int64)
         decoded = self.decode_tokens(state, frame_times[None])[:, 0]
         pts, conf = self._points(decoded, state.image_hw)

@@ -187,23 +187,24 @@ class VdpmNode(Node):
                 "inference is not keeping up: dropped the oldest queued window (see /diagnostics)", throttle_duration_sec=THROTTLE_S
             )
 
-    def _on_image(self, msg: Image) -> None:
+    def _decoded(self, what: str, decode) -> np.ndarray | None:
+        """``decode()``, or None after counting and logging (throttled) an undecodable message."""
         try:
-            rgb = image_to_rgb(conv.image_payload(msg))
+            return decode()
         except ImageDecodingError as exc:
             self.dropped_messages["bad_image"] += 1
-            self.get_logger().error(f"dropped image: {exc}", throttle_duration_sec=THROTTLE_S)
-            return
-        self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+            self.get_logger().error(f"dropped {what}: {exc}", throttle_duration_sec=THROTTLE_S)
+            return None
+
+    def _on_image(self, msg: Image) -> None:
+        rgb = self._decoded("image", lambda: image_to_rgb(conv.image_payload(msg)))
+        if rgb is not None:
+            self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
-        try:
-            rgb = compressed_to_rgb(msg.format, msg.data)
-        except ImageDecodingError as exc:
-            self.dropped_messages["bad_image"] += 1
-            self.get_logger().error(f"dropped compressed image: {exc}", throttle_duration_sec=THROTTLE_S)
-            return
-        self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+        rgb = self._decoded("compressed image", lambda: compressed_to_rgb(msg.format, msg.data))
+        if rgb is not None:
+            self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         k = conv.camera_info_k(msg)
@@ -214,14 +215,10 @@ class VdpmNode(Node):
             self._intrinsics = k
 
     def _on_depth(self, msg: Image) -> None:
-        try:
-            depth = depth_to_metres(conv.image_payload(msg))
-        except ImageDecodingError as exc:
-            self.dropped_messages["bad_image"] += 1
-            self.get_logger().error(f"dropped depth image: {exc}", throttle_duration_sec=THROTTLE_S)
-            return
-        with self._lock:
-            self._depth = (conv.stamp_to_ns(msg.header.stamp), depth)
+        depth = self._decoded("depth image", lambda: depth_to_metres(conv.image_payload(msg)))
+        if depth is not None:
+            with self._lock:
+                self._depth = (conv.stamp_to_ns(msg.header.stamp), depth)
 
     # ----------------------------------------------------------------- outputs (worker thread)
     def _on_window_error(self, window: list[Frame], exc: BaseException) -> None:

@@ -17,6 +17,7 @@ from torch import Tensor
 from ..export.graphs import DECODER_INPUTS, ENCODER_INPUTS
 from ..export.manifest import ExportManifest, ExportMismatchError
 from ..model import CameraPrediction, DynamicPointMaps, PointMaps, VDPMConfig
+from ..model.vdpm import check_frame_times, frame_indices
 from .engine import EngineUnavailableError
 
 
@@ -36,13 +37,6 @@ class OrtWindowState:
         return self.layer_tokens.shape[1]
 
     batch = 1
-
-
-def _indices(sel: Sequence[int] | None, count: int, what: str) -> tuple[int, ...]:
-    out = tuple(range(count)) if sel is None else tuple(int(i) for i in sel)
-    if not out or any(not 0 <= i < count for i in out):
-        raise ValueError(f"{what} {list(out)} must be a non-empty selection of [0, {count})")
-    return out
 
 
 class OnnxRuntimeEngine:
@@ -95,7 +89,7 @@ class OnnxRuntimeEngine:
         return CameraPrediction(pose_enc=iterations[-1], pose_enc_iterations=iterations)
 
     def time_variant(self, state: OrtWindowState, frames: Sequence[int] | None = None) -> PointMaps:
-        sel = _indices(frames, state.frames, "frames")
+        sel = frame_indices(frames, state.frames, "frames")
         pts = torch.from_numpy(state.time_variant_pts3d[list(sel)])[None]
         conf = torch.from_numpy(state.time_variant_conf[list(sel)])[None]
         return PointMaps(pts3d=pts, conf=conf, frames=sel, times=torch.tensor(sel)[None])
@@ -110,16 +104,15 @@ class OnnxRuntimeEngine:
         return tuple(self.decoder.run(None, feeds))
 
     def decode(self, state: OrtWindowState, target_times: Sequence[int] | None = None, frames: Sequence[int] | None = None) -> DynamicPointMaps:
-        times = _indices(target_times, state.frames, "target_times")
-        sel = _indices(frames, state.frames, "frames")
+        times = frame_indices(target_times, state.frames, "target_times")
+        sel = frame_indices(frames, state.frames, "frames")
         cond = np.repeat(np.asarray(times)[:, None], state.frames, axis=1)
         pts, conf = self._run_decoder(state, cond, sel)
         return DynamicPointMaps(pts3d=torch.from_numpy(pts)[None], conf=torch.from_numpy(conf)[None], target_times=times, frames=sel)
 
     def decode_per_frame(self, state: OrtWindowState, frame_times: Tensor) -> PointMaps:
+        check_frame_times(frame_times, state.batch, state.frames)
         ft = np.asarray(frame_times).reshape(-1)
-        if ft.shape != (state.frames,) or ft.min() < 0 or ft.max() >= state.frames:
-            raise ValueError(f"frame_times must be {state.frames} indices in [0, {state.frames}), got {ft.tolist()}")
         sel = tuple(range(state.frames))
         pts, conf = self._run_decoder(state, ft[None], sel)
         return PointMaps(pts3d=torch.from_numpy(pts), conf=torch.from_numpy(conf), frames=sel, times=torch.from_numpy(ft)[None])

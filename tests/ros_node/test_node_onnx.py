@@ -9,7 +9,7 @@ from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher, w
 def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, qos_profile_sensor_data
+    from rclpy.qos import QoSProfile
     from sensor_msgs.msg import Image, PointCloud2
 
     from vdpm_ros.export.onnx_export import export_onnx
@@ -23,7 +23,7 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     export_dir = tmp_path / "export"
     export_onnx(VDPM(micro_config), export_dir, (28, 42))  # 42x56 camera -> 42x28 network input (crop mode)
     node = start_node(env, "-p", f"model_path:={export_dir}", "-p", "window_size:=3", "-p", "queue_size:=10",
-                      "-r", "image:=/onnx_test/image")  # fmt: skip
+                      "-p", "image_qos:=reliable", "-r", "image:=/onnx_test/image")  # fmt: skip
     seq = generate_sequence(1013, SceneConfig(height=42, width=56, frames=4))
     received = []
     context = rclpy.Context()
@@ -31,7 +31,7 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     try:
         driver = rclpy.create_node("vdpm_onnx_test", context=context)
         sub = driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
-        pub = driver.create_publisher(Image, "/onnx_test/image", qos_profile_sensor_data)
+        pub = driver.create_publisher(Image, "/onnx_test/image", QoSProfile(depth=10))  # reliable: counts are exact
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(driver)
         assert wait_for_subscriber(executor, pub) and wait_for_publisher(executor, sub), stop(node)

@@ -13,6 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topics", nargs="*", default=None, help="only these topics (default: all)")
     p.add_argument("--wait-subscribers", type=float, default=10.0, help="seconds to wait for a subscriber on --wait-topic first")
     p.add_argument("--wait-topic", default="/camera/image_raw", help="topic whose subscriber must be matched before playback")
+    p.add_argument(
+        "--reliable", action="store_true",
+        help="publish camera topics with reliable QoS (default: sensor-data best effort, as cameras do); "
+        "pair with the node's image_qos:=reliable when no frame may be lost",
+    )  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -30,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         node = rclpy.create_node("vdpm_bag_player")
         stats = play_bag(
             node, args.bag, args.rate, set(args.topics) if args.topics else None,
-            wait_for=(args.wait_topic,), wait_timeout=args.wait_subscribers,
+            sensor_qos=not args.reliable, wait_for=(args.wait_topic,), wait_timeout=args.wait_subscribers,
         )  # fmt: skip
         print(f"published {stats.published} messages from {args.bag} in {stats.wall_seconds:.1f} s")
         node.destroy_node()

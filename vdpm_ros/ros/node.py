@@ -371,8 +371,23 @@ class VdpmNode(Node):
         arr.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(arr)
 
+    def summary(self) -> str:
+        """One line of what this node received, published and dropped, for the log at shutdown."""
+        stats = self.pipeline.stats()
+        b, w = stats.buffer, stats.worker
+        return (
+            f"{b.pushed} frames received ({b.accepted} accepted, {b.skipped_rate} skipped by rate limit, "
+            f"{b.rejected_backwards} rejected for stamps, {self.dropped_messages['bad_image']} undecodable); "
+            f"{w.submitted} windows submitted, {self.published_windows} published, {w.dropped} dropped (queue full "
+            f"or shutdown), {w.failed} failed, {self.publish_failures} publish failures"
+        )
+
     def destroy_node(self) -> None:
-        self.pipeline.close()
+        finished = self.pipeline.close()
+        # Logged after close() so windows dropped from the queue at shutdown are counted too.
+        self.get_logger().info(f"stopping: {self.summary()}")
+        if not finished:
+            self.get_logger().warning("the window in progress did not finish within 5 s; its output is lost")
         super().destroy_node()
 
 

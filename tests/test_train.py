@@ -12,7 +12,7 @@ from vdpm_ros.model import VDPM, VDPMConfig
 from vdpm_ros.model.checkpoint import load_model
 from vdpm_ros.synth import SceneConfig, generate_sequence
 from vdpm_ros.train.data import example_from_sequence, make_batch
-from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss
+from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss, motion_regression
 from vdpm_ros.train.trainer import TrainConfig, train
 
 SCENE = SceneConfig(height=28, width=42, frames=3)
@@ -43,6 +43,21 @@ def test_confidence_trades_error_against_log_term():
     losses = torch.stack([confidence_regression(pred, c.view(1, 1, 1, 1), gt, valid, 0.2)[0] for c in confs])
     # d/dC (0.5 C - 0.2 log C) = 0 at C = 0.4 < 1: the optimum on C >= 1 is C = 1
     assert int(losses.argmin()) == 0
+
+
+def test_motion_term_scores_the_predicted_displacement_and_weighs_moving_pixels():
+    gt_tv = torch.randn(1, 2, 10, 10, 3)
+    gt_dyn = gt_tv.clone()
+    gt_dyn[0, 1, :1, :1] += torch.tensor([0.5, 0.0, 0.0])  # 1 moving pixel of 200
+    valid = torch.ones(1, 2, 10, 10, dtype=torch.bool)
+    # a common offset on both maps leaves the displacement right: no motion error
+    assert motion_regression(gt_dyn + 3.0, gt_tv + 3.0, gt_dyn, gt_tv, valid, 1e-3)[0] == 0
+    # ignoring time (dynamic == time-variant) costs the full motion on the moving pixel
+    ignored = motion_regression(gt_tv, gt_tv, gt_dyn, gt_tv, valid, 1e-3)[0]
+    torch.testing.assert_close(ignored, torch.tensor(0.5 / 200 + 0.5))
+    # invalid pixels never count
+    valid[0, 1, 0, 0] = False
+    assert motion_regression(gt_tv, gt_tv, gt_dyn, gt_tv, valid, 1e-3)[0] == 0
 
 
 def test_camera_loss_weights_later_iterations_more():

@@ -24,17 +24,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=None, help="stop (and save) after this much wall time")
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--motion-weight", type=float, default=1.0,
+                   help="weight of the motion term that makes a small model use the target time (0 = official objective)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..model.presets import preset
     from ..synth import SceneConfig
+    from ..train.loss import LossConfig
     from ..train.trainer import TrainConfig, train
 
     scene = SceneConfig(height=args.size[0], width=args.size[1], frames=args.frames)
     cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene,
+        loss=LossConfig(motion_weight=args.motion_weight),
     )
     result = train(preset(args.preset), cfg, args.out, device=args.device, max_minutes=args.minutes)
     print(json.dumps({"step": result.step, "finished": result.finished, "seconds": round(result.seconds, 1), "loss": result.last_loss}))

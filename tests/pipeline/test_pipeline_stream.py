@@ -83,3 +83,23 @@ def test_a_failing_window_is_reported_and_the_stream_goes_on(seq_long):
     assert len(errors) == 1 and isinstance(errors[0], MetricScaleError)
     assert len(outputs) == 1 and outputs[0].stitch is None and outputs[0].result.scale_source == "depth"
     assert pipe.stats().worker.failed == 1
+
+
+def test_offline_pipeline_matches_the_streaming_one(seq_long):
+    from vdpm_ros.pipeline import OfflinePipeline
+
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8)
+    scales = {1: 0.5, 2: 2.0, 3: 1.5, 4: 0.7}
+    streamed = []
+    with StreamingPipeline(OracleModel(seq_long, ORACLE_IMG, "pad", window_scales=scales), config, streamed.append) as pipe:
+        for f in frames_of(seq_long):
+            pipe.push(f)
+        assert pipe.wait_idle(WAIT)
+        stream_poses = pipe.trajectory()[1]
+    offline = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad", window_scales=scales), config)
+    outputs = [o for o in (offline.push(f) for f in frames_of(seq_long)) if o is not None]
+    assert [o.result.latest_stamp_ns for o in outputs] == [o.result.latest_stamp_ns for o in streamed]
+    assert [o.stitch.method for o in outputs] == [o.stitch.method for o in streamed]
+    np.testing.assert_array_equal(offline.trajectory()[1], stream_poses)
+    for a, b in zip(outputs, streamed):
+        np.testing.assert_array_equal(a.result.points, b.result.points)

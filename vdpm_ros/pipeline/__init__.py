@@ -10,7 +10,7 @@ is tested on the CPU.
 Modules: ``config`` (PipelineConfig), ``frames`` (Frame), ``window_buffer`` (WindowBuffer),
 ``worker`` (InferenceWorker), ``processor`` (WindowProcessor), ``results`` (WindowResult),
 ``derive`` and ``resample`` (pure maths), ``stitching`` and ``trajectory`` (odometry frame),
-``stream`` (StreamingPipeline, wiring them together).
+``stream`` (StreamingPipeline, wiring them together; OfflinePipeline, the same without the thread).
 """
 
 from .config import PipelineConfig
@@ -18,7 +18,7 @@ from .frames import Frame
 from .processor import MetricScaleError, WindowProcessor
 from .results import AnchorMap, CloudPoints, StageTimings, WindowResult
 from .stitching import StitchResult, WindowStitcher, fit_anchor_pair
-from .stream import PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline
+from .stream import OfflinePipeline, PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline, process_window
 from .trajectory import Trajectory
 from .window_buffer import BufferCounters, WindowBuffer
 from .worker import InferenceWorker, WorkerStats
@@ -30,6 +30,7 @@ __all__ = [
     "Frame",
     "InferenceWorker",
     "MetricScaleError",
+    "OfflinePipeline",
     "PipelineConfig",
     "PipelineOutput",
     "PipelineStats",
@@ -44,4 +45,5 @@ __all__ = [
     "WindowStitcher",
     "WorkerStats",
     "fit_anchor_pair",
+    "process_window",
 ]

@@ -7,6 +7,7 @@ converts and publishes them (rclpy publishers may be used from any thread).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -51,6 +52,44 @@ class PipelineStats:
     worker: WorkerStats
 
 
+def process_window(
+    processor: WindowProcessor, stitcher: WindowStitcher | None, window: list[Frame], lock: threading.Lock | None = None
+) -> PipelineOutput:
+    """One window through the model and (optionally) the stitcher; ``lock`` guards only the stitcher update."""
+    stamps = [f.stamp_ns for f in window]
+    anchor = stitcher.anchor_request(stamps) if stitcher is not None else None
+    result = processor.process(window, () if anchor is None else (anchor,))
+    stitch = None
+    if stitcher is not None:
+        with lock or contextlib.nullcontext():
+            stitch = stitcher.add(result)
+    return PipelineOutput(result, stitch)
+
+
+class OfflinePipeline:
+    """The node's pipeline without the worker thread: every window is processed, in order, before ``push`` returns.
+
+    For evaluation and batch processing: deterministic, nothing is dropped for being late.
+    """
+
+    def __init__(self, model: Any, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+        self.buffer = WindowBuffer.from_config(self.config)
+        self.processor = WindowProcessor(model, self.config)
+        self.stitcher = WindowStitcher.from_config(self.config) if self.config.stitch else None
+
+    def push(self, frame: Frame) -> PipelineOutput | None:
+        """Offer a frame; returns the output of the window it completed, if any."""
+        window = self.buffer.push(frame)
+        return None if window is None else process_window(self.processor, self.stitcher, window)
+
+    def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stitched trajectory: stamps ``[N]`` int64 and world-from-camera poses ``[N, 4, 4]`` in the odometry frame."""
+        if self.stitcher is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 4, 4))
+        return self.stitcher.trajectory.stamps_ns, self.stitcher.trajectory.poses
+
+
 class StreamingPipeline:
     """Frames in, :class:`PipelineOutput` out, inference on a background thread.
 
@@ -85,14 +124,7 @@ class StreamingPipeline:
         )
 
     def _run(self, window: list[Frame]) -> PipelineOutput:
-        stamps = [f.stamp_ns for f in window]
-        anchor = self.stitcher.anchor_request(stamps) if self.stitcher is not None else None
-        result = self.processor.process(window, () if anchor is None else (anchor,))
-        stitch = None
-        if self.stitcher is not None:
-            with self._lock:
-                stitch = self.stitcher.add(result)
-        return PipelineOutput(result, stitch)
+        return process_window(self.processor, self.stitcher, window, self._lock)
 
     def _deliver(self, window: list[Frame], output: PipelineOutput) -> None:
         if self._on_output is not None:

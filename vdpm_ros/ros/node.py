@@ -25,6 +25,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_metres, image_to_rgb
 from ..pipeline.frames import Frame
+from ..pipeline.published import published_arrays
 from ..pipeline.stream import PipelineOutput, StreamingPipeline
 from . import conversions as conv
 from .parameters import NodeParameters, pipeline_config
@@ -236,58 +237,28 @@ class VdpmNode(Node):
             self.get_logger().error(self._last_error, throttle_duration_sec=THROTTLE_S)
 
     def _publish(self, output: PipelineOutput) -> None:
-        p, r, st = self.params, output.result, output.stitch
+        p, r = self.params, output.result
+        a = published_arrays(output)
         stamp = r.latest_stamp_ns
         camera_frame = p.camera_frame or self._image_frame
         cam_hdr = conv.header(stamp, camera_frame)
-        length_scale = 1.0  # odometry units per unit of this window
-        if st is not None:
-            frame_hdr = conv.header(stamp, p.odom_frame)
-            to_frame, vec_to_frame = st.points_to_odom, st.vectors_to_odom
-            pose = st.latest_pose
-            points, flow = r.points, r.scene_flow
-            length_scale = float(st.odom_from_window.scale)
-        else:  # no odometry frame: everything in the latest camera's optical frame
-            frame_hdr = cam_hdr
-            to_frame = vec_to_frame = lambda a: a  # noqa: E731
-            pose = np.eye(4)
-            points, flow = r.points_camera, r.scene_flow_camera
-
-        cloud = r.cloud("window" if st is not None else "camera")
-        self.pub_points.publish(
-            conv.cloud_msg(
-                {
-                    "x": (xyz := to_frame(cloud.xyz).astype(np.float32))[:, 0],
-                    "y": xyz[:, 1],
-                    "z": xyz[:, 2],
-                    "rgb": cloud.rgb_packed.view(np.float32),
-                    "confidence": cloud.confidence.astype(np.float32),
-                },
-                frame_hdr,
-            )
-        )
-        if flow is not None:
-            pts = to_frame(points).astype(np.float32)
-            vel = vec_to_frame(flow).astype(np.float32)
-            columns = {
-                "x": pts[..., 0], "y": pts[..., 1], "z": pts[..., 2],
-                "vx": vel[..., 0], "vy": vel[..., 1], "vz": vel[..., 2],
-                "confidence": r.flow_confidence.astype(np.float32),
-                "dynamic": r.dynamic.astype(np.uint8),
-            }  # fmt: skip
-            flow_cloud = conv.cloud_msg(columns, frame_hdr)
+        frame_hdr = conv.header(stamp, p.odom_frame) if a.in_odom else cam_hdr
+        pose = a.pose
+        self.pub_points.publish(conv.cloud_msg(a.cloud, frame_hdr))
+        if a.flow is not None:
+            flow_cloud = conv.cloud_msg(a.flow, frame_hdr)
             self.pub_flow.publish(flow_cloud)
             if "scene_flow" in self._custom:
                 from ..msg import SceneFlow
 
-                msg = SceneFlow(header=frame_hdr, cloud=flow_cloud, metric=r.units == "m", scale=float(r.scale * length_scale))
+                msg = SceneFlow(header=frame_hdr, cloud=flow_cloud, metric=r.units == "m", scale=float(r.scale * a.length_scale))
                 msg.source_stamp = conv.ns_to_stamp(r.previous_stamp_ns)
                 msg.target_stamp = conv.ns_to_stamp(stamp)
                 self._custom["scene_flow"].publish(msg)
             self.pub_mask.publish(conv.image_msg(r.motion_mask, cam_hdr))
             self.pub_optical_flow.publish(conv.image_msg(r.optical_flow.astype(np.float32), cam_hdr))
         # Depth in the same units as the clouds and poses (the odometry frame's, once stitched).
-        self.pub_depth.publish(conv.image_msg((r.depth * length_scale).astype(np.float32), cam_hdr))
+        self.pub_depth.publish(conv.image_msg(a.depth, cam_hdr))
         self.pub_info.publish(conv.camera_info_msg(r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
 
         pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(pose))
@@ -295,7 +266,7 @@ class VdpmNode(Node):
         odom = Odometry(header=frame_hdr, child_frame_id=camera_frame)
         odom.pose.pose = pose_stamped.pose
         self.pub_odom.publish(odom)
-        if st is not None:
+        if a.in_odom:
             self.pub_path.publish(self._path_msg(frame_hdr))
             if self._tf is not None:
                 self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))

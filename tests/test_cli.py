@@ -9,26 +9,40 @@ from vdpm_ros.model import VDPM
 from vdpm_ros.model.checkpoint import save_checkpoint
 
 
-def test_demo_runs_on_a_given_checkpoint(tmp_path, micro_config, capsys):
+def test_demo_writes_report_pictures_and_output_bag(tmp_path, micro_config, capsys):
     torch.manual_seed(0)
     path = tmp_path / "m.safetensors"
     save_checkpoint(VDPM(micro_config), path)
-    assert main(["demo", "--checkpoint", str(path), "--frames", "3", "--raw-size", "30", "42"]) == 0
-    out = capsys.readouterr().out
-    assert f"model: {path}" in out
-    assert out.count("  frame ") == 3 and "motion mask:" in out and "encode (backbone, once)" in out
+    out = tmp_path / "demo"
+    assert main(["demo", "--checkpoint", str(path), "--frames", "4", "--window-size", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"model: {path}" in text and "2 windows" in text and "report.md" in text
+    for name in ("report.md", "report.json", "trajectory.png", "errors_over_time.png", "frames.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "output_bag").is_dir() and (out / "input_bag").is_dir()
+    # a second run replaces its own previous output
+    assert main(["demo", "--checkpoint", str(path), "--frames", "3", "--window-size", "3", "--out", str(out)]) == 0
 
 
-def test_demo_without_a_default_model_says_weights_are_random(monkeypatch, capsys, caplog):
+def test_demo_refuses_to_overwrite_a_foreign_directory(tmp_path, micro_config, capsys):
+    (tmp_path / "mine.txt").write_text("keep me")
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(VDPM(micro_config), path)
+    assert main(["demo", "--checkpoint", str(path), "--out", str(tmp_path)]) == 2
+    assert "is not a previous demo output" in capsys.readouterr().err
+    assert (tmp_path / "mine.txt").exists()
+
+
+def test_demo_without_a_default_model_says_weights_are_random(tmp_path, monkeypatch, capsys, caplog):
     monkeypatch.setattr("vdpm_ros.paths.default_model_path", lambda: None)
-    assert main(["demo", "--frames", "2", "--raw-size", "60", "80"]) == 0
+    assert main(["demo", "--frames", "3", "--window-size", "2", "--size", "42", "56", "--out", str(tmp_path / "d")]) == 0
     assert "random weights (untrained)" in capsys.readouterr().out
     assert "RANDOM weights" in caplog.text
 
 
 def test_demo_rejects_a_one_frame_window(capsys):
-    assert main(["demo", "--frames", "1"]) == 2
-    assert "--frames must be at least 2" in capsys.readouterr().err
+    assert main(["demo", "--window-size", "1"]) == 2
+    assert "--window-size must be at least 2" in capsys.readouterr().err
 
 
 def test_info_prints_architecture_and_size(tmp_path, micro_config, capsys):

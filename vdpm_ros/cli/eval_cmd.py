@@ -1,4 +1,4 @@
-"""``vdpm eval --synthetic SEEDS --model PATH --json OUT``: metrics on held-out generated sequences."""
+"""``vdpm eval``: metrics on held-out synthetic sequences (``--synthetic``) or on a bag (``--bag``)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,55 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate a model on held-out synthetic sequences with exact ground truth")
-    p.add_argument("--synthetic", required=True, metavar="SEEDS", help="held-out seeds, e.g. 1000-1019 (training seeds are refused)")
+    p = sub.add_parser(
+        "eval", help="evaluate a model on held-out synthetic sequences or on a bag with ground truth",
+        description="--synthetic SEEDS: the synthetic protocol on generated sequences. --bag PATH: run the node's "
+        "pipeline over a rosbag2 (mcap, sqlite3) or ROS 1 bag and compare with the ground truth it has (camera poses "
+        "as PoseStamped or /tf, or a TUM file; depth images; the exact 4D ground truth of vdpm synth bags).",
+    )  # fmt: skip
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--synthetic", metavar="SEEDS", help="held-out seeds, e.g. 1000-1019 (training seeds are refused)")
+    what.add_argument("--bag", type=Path, help="bag file or rosbag2 directory")
     p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the embedded model)")
     p.add_argument("--json", type=Path, required=True, help="output JSON")
-    p.add_argument("--frames", type=int, default=10)
+    p.add_argument("--frames", type=int, default=10, help="--synthetic: window size; --bag: frames of the synthetic protocol")
     p.add_argument("--device", default="cpu")
+    bag = p.add_argument_group("--bag options")
+    bag.add_argument("--report", type=Path, default=None, help="directory for report.md and the plots")
+    bag.add_argument("--output-bag", type=Path, default=None, help="write every topic the node would publish to this MCAP bag")
+    bag.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
+    bag.add_argument("--window-size", type=int, default=None, help="override the parameter window_size")
+    bag.add_argument("--image-topic", default=None, help="colour image topic (default: found by message type)")
+    bag.add_argument("--depth-topic", default=None, help="ground-truth depth topic (default: found by encoding)")
+    bag.add_argument("--groundtruth", type=Path, default=None, help="TUM-format trajectory file instead of poses in the bag")
+    bag.add_argument("--gt-tf", nargs=2, metavar=("PARENT", "CHILD"), default=None, help="/tf transform to use as camera ground truth")
+    bag.add_argument("--max-time-diff", type=float, default=0.01, help="largest stamp difference when matching poses (s)")
+    bag.add_argument("--live", action="store_true", help="replay into a vdpm node subprocess with /clock instead of running offline")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic, parse_seeds
+def _load(path: Path | None, device: str):
     from ..model.checkpoint import load_model
     from ..paths import default_model_path
 
-    seeds = parse_seeds(args.synthetic)
-    path = args.model or default_model_path()
+    path = path or default_model_path()
     if path is None:
         raise FileNotFoundError("no --model given and no embedded default model in models/")
-    model, _ = load_model(path, device=args.device)
+    if path.is_dir():
+        from ..runtime import load_engine
+
+        return load_engine(path, "onnxruntime"), path
+    model, _ = load_model(path, device=device)
+    return model, path
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.bag is not None:
+        return run_bag(args)
+    from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic, parse_seeds
+
+    seeds = parse_seeds(args.synthetic)
+    model, path = _load(args.model, args.device)
     width = model.config.img_size
     height = round(width * 0.75 / 14) * 14  # a 4:3 camera at the model's native width: no resampling
     result = evaluate_synthetic(model, seeds, SyntheticEvalConfig(frames=args.frames, height=height, width=width), args.device)
@@ -38,3 +68,64 @@ def run(args: argparse.Namespace) -> int:
         print(f"{key:22s} {result[key]:10.4f} {result['no_motion'][key]:10.4f}")
     print(f"wrote {args.json}")
     return 0
+
+
+def run_bag(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ..evaluation.bag_eval import BagEvalOptions
+    from ..ros.parameters import NodeParameters, load_params_file, pipeline_config
+
+    if args.live:
+        raise ValueError("--live is not implemented yet: run offline (the default), or replay with vdpm play into vdpm node")
+    params = load_params_file(args.params_file) if args.params_file else NodeParameters()
+    if args.window_size is not None:
+        params = dataclasses.replace(params, window_size=args.window_size)
+    model, path = _load(args.model, args.device)
+    options = BagEvalOptions(
+        image_topic=args.image_topic, depth_topic=args.depth_topic, groundtruth=args.groundtruth,
+        gt_tf=tuple(args.gt_tf) if args.gt_tf else None, max_time_diff_s=args.max_time_diff, protocol_frames=args.frames,
+    )  # fmt: skip
+    ev = evaluate_and_report(model, str(path), args.bag, pipeline_config(params), options, args.json, args.report, args.output_bag)
+    print_summary(ev)
+    return 0
+
+
+def evaluate_and_report(model, model_name: str, bag: Path, config, options, json_path: Path | None, report_dir: Path | None,
+                        output_bag: Path | None):  # fmt: skip
+    """Evaluate ``bag`` and write the JSON, the report and the output bag that were asked for."""
+    from ..bags.output_bag import OutputBagWriter
+    from ..evaluation.bag_eval import evaluate_bag
+    from ..evaluation.report import write_report
+
+    if output_bag is not None:
+        with OutputBagWriter(output_bag) as writer:
+            ev = evaluate_bag(model, bag, config, options, model_name, on_output=writer.write)
+    else:
+        ev = evaluate_bag(model, bag, config, options, model_name)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(ev.summary(), indent=2, default=float))
+        print(f"wrote {json_path}")
+    if report_dir is not None:
+        paths = write_report(ev, report_dir)
+        print(f"wrote {paths['markdown']} and {len(paths) - 2} plots in {report_dir}")
+    if output_bag is not None:
+        print(f"wrote {output_bag} (MCAP: open in Foxglove, or vdpm play / ros2 bag play it into RViz)")
+    return ev
+
+
+def print_summary(ev) -> None:
+    from ..evaluation.report import LABELS
+
+    s = ev.summary()
+    print(f"{ev.frames} frames, {ev.windows} windows from {ev.bag}")
+    for key, (label, better) in LABELS.items():
+        if key in ev.metrics:
+            base = ev.no_motion.get(key)
+            tail = f"   (no-motion baseline {base:.4f})" if base is not None else ""
+            print(f"  {label:48s} {ev.metrics[key]:10.4f}{tail}")
+    t = s["timing"]
+    print(f"  {'throughput':48s} {t['windows_per_s']:10.2f} windows/s ({t['real_time_factor']:.2f}x real time)")
+    for note in ev.notes:
+        print(f"  note: {note}")

@@ -5,6 +5,7 @@ Held-out seeds are below ``TRAIN_SEED_OFFSET`` (documented set: 1000-1999); trai
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD, pose_encoding_to_cameras
 from ..model import VDPM
+from ..preprocessing import resized_size
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
 from ..train.data import TRAIN_SEED_OFFSET
 from .metrics import absolute_trajectory_error, depth_metrics, end_point_error, mask_iou, normalise_unit_mean
@@ -129,9 +131,29 @@ def _run(model: VDPM, images: np.ndarray, device: str) -> tuple[np.ndarray, np.n
     return maps.pts3d[0].float().cpu().numpy().astype(np.float64), extrinsics.numpy().astype(np.float64)
 
 
+def network_size(model: VDPM, raw_hw: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) of the network input for a ``raw_hw`` camera in "crop" mode (the pipeline's default)."""
+    h, w = resized_size(raw_hw, "crop", model.config.img_size)
+    return min(h, model.config.img_size), w
+
+
+def first_frames(seq: SyntheticSequence, n: int) -> SyntheticSequence:
+    """The first ``n`` frames of a sequence (the world frame, frame 0's camera, is unchanged)."""
+    return dataclasses.replace(
+        seq, images=seq.images[:n], pointmaps=seq.pointmaps[:n, :n], valid=seq.valid[:n], depth=seq.depth[:n],
+        intrinsics=seq.intrinsics[:n], extrinsics=seq.extrinsics[:n], object_ids=seq.object_ids[:n],
+        motion_mask=seq.motion_mask[:n], timestamps=seq.timestamps[:n],
+    )  # fmt: skip
+
+
 def evaluate_sequence(model: VDPM, seed: int, cfg: SyntheticEvalConfig, device: str = "cpu") -> dict[str, dict[str, float]]:
     """All metrics of one generated sequence, for the model and for the no-motion baseline."""
     seq = generate_sequence(seed, SceneConfig(height=cfg.height, width=cfg.width, frames=cfg.frames))
+    return evaluate_sequence_data(model, seq, cfg, device)
+
+
+def evaluate_sequence_data(model: VDPM, seq: SyntheticSequence, cfg: SyntheticEvalConfig, device: str = "cpu") -> dict[str, dict[str, float]]:
+    """:func:`evaluate_sequence` on a given sequence (e.g. read back from a ``vdpm synth`` bag)."""
     pred, extrinsics = _run(model, seq.images, device)
     result = sequence_metrics(pred, extrinsics, seq, cfg.motion_threshold)
     for m in cfg.margins:

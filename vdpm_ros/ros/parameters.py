@@ -82,6 +82,25 @@ class NodeParameters:
         return cls(**{**cls.defaults(), **values})
 
 
+def load_params_file(path) -> NodeParameters:
+    """Node parameters from a ROS 2 params YAML (``vdpm_node:`` or ``/**:`` with ``ros__parameters``), without ROS."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"params file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, Any] = {}
+    for key, section in data.items() if isinstance(data, dict) else ():
+        if str(key).strip("/") in ("vdpm_node", "**") and isinstance(section, dict):
+            values.update(section.get("ros__parameters") or {})
+    if not values:
+        raise ValueError(f"{path} has no 'vdpm_node: ros__parameters:' section (see config/vdpm.yaml)")
+    return NodeParameters.from_values(values)
+
+
 def pipeline_config(params: NodeParameters):
     """The ROS-free pipeline's configuration for these node parameters."""
     from ..pipeline.config import PipelineConfig

@@ -1,0 +1,337 @@
+"""Evaluate the node's pipeline on a bag: the same windows, outputs and stitching as ``vdpm node``.
+
+Offline and deterministic: every frame of the bag is processed in order (:class:`OfflinePipeline`), so
+nothing is dropped for being late and two runs give the same numbers. What is measured depends on the
+ground truth the bag has:
+
+- camera poses (PoseStamped topic, /tf or a TUM file): ATE and RPE of the stitched trajectory after
+  Sim(3) alignment (evo's conventions, nearest stamp within ``max_time_diff_s``);
+- depth images: Abs Rel and delta < 1.25 of each window's latest depth map (median-scaled per frame);
+- a ``vdpm synth`` bag (exact 4D ground truth): also scene-flow end-point error and motion-mask IoU of the
+  latest frame against a no-motion baseline, and the synthetic protocol of ``vdpm eval --synthetic`` on
+  the bag's first frames (when the bag is at the network resolution).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
+from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput
+from .metrics import depth_metrics, end_point_error, mask_iou
+from .trajectory import align_sim3, ate_rmse, rpe_rmse
+
+DEPTH_MATCH_S = 0.02
+
+
+@dataclass(frozen=True)
+class BagEvalOptions:
+    """Attributes:
+    image_topic / depth_topic: override the automatic choice.
+    groundtruth: TUM-format trajectory file used instead of poses in the bag.
+    gt_tf: (parent, child) on /tf to use as camera ground truth.
+    max_time_diff_s: largest stamp difference when matching a pose to ground truth (evo's default 0.01 s).
+    snapshots: windows kept whole for the report's pictures (evenly spread).
+    protocol_frames: frames of the synthetic protocol run on a ``vdpm synth`` bag (0 = skip it).
+    """
+
+    image_topic: str | None = None
+    depth_topic: str | None = None
+    groundtruth: Path | None = None
+    gt_tf: tuple[str, str] | None = None
+    max_time_diff_s: float = 0.01
+    snapshots: int = 3
+    protocol_frames: int = 10
+
+
+@dataclass
+class WindowRecord:
+    """Per published window: stamp, processing latency and the errors of its latest frame (NaN = no ground truth)."""
+
+    stamp_ns: int
+    latency_s: float
+    depth_abs_rel: float = float("nan")
+    depth_delta_1_25: float = float("nan")
+    flow_epe_dynamic: float = float("nan")
+    flow_epe_dynamic_no_motion: float = float("nan")
+    motion_iou: float = float("nan")
+
+
+@dataclass
+class Snapshot:
+    """One window kept for pictures (latest frame, raw resolution)."""
+
+    stamp_ns: int
+    rgb: np.ndarray
+    depth: np.ndarray
+    motion_mask: np.ndarray | None
+    gt_motion_mask: np.ndarray | None
+    flow_speed: np.ndarray | None
+
+
+@dataclass
+class TrajectoryComparison:
+    """Estimated poses matched to ground truth, the estimate already Sim(3)-aligned: ``[M, 4, 4]`` each."""
+
+    stamps_ns: np.ndarray
+    estimate_aligned: np.ndarray
+    groundtruth: np.ndarray
+    source: str
+
+    @property
+    def position_errors(self) -> np.ndarray:
+        return np.linalg.norm(self.estimate_aligned[:, :3, 3] - self.groundtruth[:, :3, 3], axis=-1)
+
+
+@dataclass
+class BagEvaluation:
+    bag: str
+    topics: BagTopics
+    model: str
+    frames: int
+    windows: int
+    bag_duration_s: float
+    wall_s: float
+    metrics: dict[str, float]
+    no_motion: dict[str, float]
+    protocol: dict[str, Any] | None
+    records: list[WindowRecord]
+    trajectory: TrajectoryComparison | None
+    snapshots: list[Snapshot]
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: everything but the arrays."""
+        lat = np.array([r.latency_s for r in self.records]) if self.records else np.zeros(1)
+        return {
+            "bag": self.bag,
+            "model": self.model,
+            "topics": {"image": self.topics.image, "camera_info": self.topics.camera_info, "depth": self.topics.depth,
+                       "ground_truth": self.trajectory.source if self.trajectory else None},
+            "frames": self.frames,
+            "windows": self.windows,
+            "metrics": self.metrics,
+            "no_motion": self.no_motion,
+            "synthetic_protocol": self.protocol,
+            "timing": {
+                "bag_duration_s": self.bag_duration_s,
+                "wall_s": self.wall_s,
+                "windows_per_s": self.windows / self.wall_s if self.wall_s > 0 else float("nan"),
+                "real_time_factor": self.bag_duration_s / self.wall_s if self.wall_s > 0 else float("nan"),
+                "window_latency_mean_s": float(lat.mean()),
+                "window_latency_p50_s": float(np.percentile(lat, 50)),
+                "window_latency_p95_s": float(np.percentile(lat, 95)),
+            },
+            "notes": self.notes,
+        }  # fmt: skip
+
+
+def _synthetic(path: Path, topics: BagTopics):
+    from ..bags.synthetic_bag import INFO_TOPIC, read_synthetic_bag
+
+    return read_synthetic_bag(path) if INFO_TOPIC in topics.all_topics else None
+
+
+def synthetic_frame_errors(
+    output: PipelineOutput, seq, index: int, motion_threshold: float
+) -> tuple[float, float, float, np.ndarray]:
+    """Scene flow and motion mask of a window's latest frame against exact ground truth.
+
+    ``index`` is the latest frame's index in ``seq``. Predicted lengths are brought to metres with the
+    frame's median depth ratio (the model has no metric scale). Returns (flow EPE on moving pixels in metres
+    per frame interval, the no-motion baseline's, motion-mask IoU, the ground-truth mask ``[H, W]``).
+    """
+    r = output.result
+    rot = seq.extrinsics[index, :, :3].astype(np.float64)
+    gt_disp = (seq.pointmaps[index, index] - seq.pointmaps[index - 1, index]).astype(np.float64) @ rot.T  # camera frame
+    valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
+    if not valid.any() or r.scene_flow_camera is None:
+        return float("nan"), float("nan"), float("nan"), np.zeros(r.valid.shape, bool)
+    scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
+    pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
+    # The ground-truth mask uses the pipeline's rule (displacement above a fraction of the scene scale).
+    gt_moving = valid & (np.linalg.norm(gt_disp, axis=-1) > r.scene_scale * scale * motion_threshold)
+    epe = end_point_error(pred_disp, gt_disp, gt_moving)
+    base = end_point_error(np.zeros_like(gt_disp), gt_disp, gt_moving)
+    iou = mask_iou(r.dynamic & valid, gt_moving)
+    return epe, base, iou, gt_moving
+
+
+class _DepthMatcher:
+    """Scores each window's depth against the sensor depth nearest in stamp, whether it comes before or after in the bag."""
+
+    def __init__(self, tolerance_s: float = DEPTH_MATCH_S, keep: int = 60) -> None:
+        self.tolerance_ns = int(tolerance_s * 1e9)
+        self.recent: deque[tuple[int, np.ndarray]] = deque(maxlen=keep)
+        self.pending: list[tuple[WindowRecord, np.ndarray]] = []
+
+    def add_depth(self, stamp_ns: int, depth: np.ndarray) -> None:
+        self.recent.append((stamp_ns, depth))
+        self._settle(final=False)
+
+    def add_prediction(self, record: WindowRecord, predicted: np.ndarray) -> None:
+        self.pending.append((record, predicted))
+        self._settle(final=False)
+
+    def finish(self) -> None:
+        self._settle(final=True)
+
+    def _settle(self, final: bool) -> None:
+        newest = self.recent[-1][0] if self.recent else None
+        waiting = []
+        for rec, pred in self.pending:
+            # A closer depth image can still arrive until one later than the tolerance has been seen.
+            if not final and (newest is None or newest <= rec.stamp_ns + self.tolerance_ns):
+                waiting.append((rec, pred))
+                continue
+            near = [(abs(t - rec.stamp_ns), d) for t, d in self.recent if abs(t - rec.stamp_ns) <= self.tolerance_ns]
+            if near:
+                gt = min(near, key=lambda x: x[0])[1]
+                if gt.shape == pred.shape:
+                    rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], (gt > 0)[None])
+        self.pending = waiting
+
+
+def _nanmean(values: list[float]) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def compare_trajectory(estimate: PoseTrack, reference: PoseTrack, max_diff_s: float) -> TrajectoryComparison | None:
+    idx, gt = reference.match(estimate.stamps_ns, max_diff_s)
+    if len(idx) < 3:
+        return None
+    est = estimate.poses[idx]
+    return TrajectoryComparison(estimate.stamps_ns[idx], align_sim3(est, gt), gt, reference.source)
+
+
+def evaluate_bag(
+    model: Any,
+    path: str | Path,
+    config: PipelineConfig,
+    options: BagEvalOptions = BagEvalOptions(),
+    model_name: str = "",
+    progress: bool = True,
+    on_output: Callable[[PipelineOutput], None] | None = None,
+) -> BagEvaluation:
+    """Run the pipeline over every image of the bag and measure it against the bag's ground truth."""
+    from tqdm import tqdm
+
+    path = Path(path)
+    topics = find_topics(path, options.image_topic, options.depth_topic)
+    seq = _synthetic(path, topics)
+    gt_track = read_tum_trajectory(options.groundtruth) if options.groundtruth else read_pose_track(path, topics, options.gt_tf)
+    notes: list[str] = []
+    if gt_track is None:
+        notes.append("no camera ground truth (no PoseStamped topic, no /tf, no --groundtruth): ATE/RPE not measured")
+    if topics.depth is None and seq is None:
+        notes.append("no depth topic: depth metrics not measured")
+    synth_stamps = None
+    if seq is not None:
+        from ..bags.synthetic_bag import START_TIME_NS
+
+        synth_stamps = START_TIME_NS + np.round(seq.timestamps * 1e9).astype(np.int64)
+
+    total_images = count_images(path, topics)
+    expected_windows = max(1, total_images - config.window_size + 1)
+    keep = set(np.linspace(0, expected_windows - 1, max(1, options.snapshots)).round().astype(int).tolist())
+    pipe = OfflinePipeline(model, config)
+    records: list[WindowRecord] = []
+    snapshots: list[Snapshot] = []
+    depth_matcher = _DepthMatcher()
+    stamps: list[int] = []
+    start = time.perf_counter()
+    bar = tqdm(total=total_images, desc="eval bag", unit="frame", disable=not progress)
+    for msg in iter_camera(path, topics):
+        if msg.kind == "depth":
+            if seq is None:
+                depth_matcher.add_depth(msg.stamp_ns, msg.array)
+            continue
+        bar.update(1)
+        stamps.append(msg.stamp_ns)
+        out = pipe.push(Frame(stamp_ns=msg.stamp_ns, rgb=msg.array, intrinsics=msg.intrinsics))
+        if out is None:
+            continue
+        if on_output is not None:
+            on_output(out)
+        r = out.result
+        rec = WindowRecord(stamp_ns=r.latest_stamp_ns, latency_s=r.timings.total_s)
+        gt_depth, gt_mask, flow_speed = None, None, None
+        index = None
+        if synth_stamps is not None:
+            hits = np.nonzero(synth_stamps == r.latest_stamp_ns)[0]
+            index = int(hits[0]) if len(hits) else None
+        if index is not None:
+            gt_depth = seq.depth[index]
+            if index > 0 and r.scene_flow_camera is not None:
+                rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, rec.motion_iou, gt_mask = synthetic_frame_errors(
+                    out, seq, index, config.motion_threshold
+                )
+        else:
+            depth_matcher.add_prediction(rec, r.depth)
+        if gt_depth is not None:
+            rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(r.depth[None], gt_depth[None], (gt_depth > 0)[None])
+        if len(records) in keep:
+            if r.scene_flow_camera is not None:
+                flow_speed = np.linalg.norm(r.scene_flow_camera, axis=-1)
+            snapshots.append(Snapshot(r.latest_stamp_ns, r.rgb.copy(), r.depth.copy(), r.motion_mask, gt_mask, flow_speed))
+        records.append(rec)
+    bar.close()
+    depth_matcher.finish()
+    wall = time.perf_counter() - start
+
+    traj_stamps, traj_poses = pipe.trajectory()
+    comparison = None
+    metrics: dict[str, float] = {}
+    if gt_track is not None and len(traj_stamps) >= 3:
+        comparison = compare_trajectory(PoseTrack(traj_stamps, traj_poses, "estimate"), gt_track, options.max_time_diff_s)
+        if comparison is None:
+            notes.append(f"fewer than 3 poses matched ground truth within {options.max_time_diff_s} s: ATE/RPE not measured")
+        else:
+            est_idx, gt = gt_track.match(traj_stamps, options.max_time_diff_s)
+            metrics["ate_m"] = ate_rmse(traj_poses[est_idx], gt)
+            metrics["rpe_trans_m"], metrics["rpe_rot_deg"] = rpe_rmse(traj_poses[est_idx], gt, delta=1)
+            metrics["trajectory_poses_matched"] = float(len(est_idx))
+    for key in ("depth_abs_rel", "depth_delta_1_25", "flow_epe_dynamic", "motion_iou"):
+        value = _nanmean([getattr(r, key) for r in records])
+        if np.isfinite(value):
+            metrics[key] = value
+    no_motion = {}
+    if "flow_epe_dynamic" in metrics:
+        no_motion = {"flow_epe_dynamic": _nanmean([r.flow_epe_dynamic_no_motion for r in records]), "motion_iou": 0.0}
+    protocol = None
+    if seq is not None and options.protocol_frames:
+        protocol = _synthetic_protocol(model, seq, options.protocol_frames, notes)
+    duration = (stamps[-1] - stamps[0]) * 1e-9 if len(stamps) > 1 else 0.0
+    return BagEvaluation(
+        bag=str(path), topics=topics, model=model_name, frames=len(stamps), windows=len(records), bag_duration_s=duration,
+        wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=protocol, records=records, trajectory=comparison,
+        snapshots=snapshots, notes=notes,
+    )  # fmt: skip
+
+
+def _synthetic_protocol(model: Any, seq, frames: int, notes: list[str]) -> dict[str, Any] | None:
+    """``vdpm eval --synthetic``'s metrics on the bag's first ``frames`` frames, when the sizes allow it."""
+    from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames, network_size
+
+    if seq.num_frames < frames:
+        notes.append(f"synthetic protocol skipped: the bag has {seq.num_frames} frames, the protocol needs {frames}")
+        return None
+    h, w = seq.images.shape[1:3]
+    net_h, net_w = network_size(model, (h, w))
+    if (net_h, net_w) != (h, w):
+        notes.append(
+            f"synthetic protocol skipped: the bag is {w}x{h} but the network input is {net_w}x{net_h}; "
+            "generate the bag at the network size (vdpm synth --size H W) for the protocol"
+        )
+        return None
+    cfg = SyntheticEvalConfig(frames=frames, height=h, width=w)
+    result = evaluate_sequence_data(model, first_frames(seq, frames), cfg)
+    return {**result["model"], "no_motion": result["no_motion"], "seed": seq.seed, "frames": frames, "size": [h, w]}

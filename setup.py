@@ -37,6 +37,9 @@ setup(
         "onnx>=1.16",
         "onnxscript>=0.5",
         "onnxruntime>=1.18",
+        "scipy>=1.10",
+        # report plots of vdpm eval / vdpm demo
+        "matplotlib>=3.7",
     ],
     extras_require={"test": ["pytest>=7", "evo>=1.28"]},
     zip_safe=False,

@@ -175,3 +175,19 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
     expected = published_arrays(outputs[-1]).cloud
     np.testing.assert_array_equal(cloud["x"].reshape(-1), expected["x"])
     assert m.header.frame_id == "odom" and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec == outputs[-1].result.latest_stamp_ns
+
+
+class StillOracle(OracleModel):
+    """Exact geometry, but every point stays where it is at its own time: a model that ignores the target time."""
+
+    def _points(self, state, time_idx, frame_idx):
+        return super()._points(state, frame_idx, frame_idx)
+
+
+def test_a_model_that_sees_no_motion_scores_the_baseline_not_a_perfect_iou(seq, synth_bag):
+    ev = evaluate_bag(StillOracle(seq, ORACLE_IMG, "crop"), synth_bag, PipelineConfig(window_size=4),
+                      BagEvalOptions(protocol_frames=0), progress=False)  # fmt: skip
+    # windows where nothing moves must not count as perfect: the pooled IoU of an all-static prediction is 0
+    assert ev.metrics["motion_iou"] == 0.0
+    assert ev.metrics["flow_epe_dynamic"] == pytest.approx(ev.no_motion["flow_epe_dynamic"], rel=1e-6)
+    assert ev.metrics["ate_m"] < 1e-4  # the geometry is still exact

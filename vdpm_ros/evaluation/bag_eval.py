@@ -61,6 +61,8 @@ class WindowRecord:
     flow_epe_dynamic: float = float("nan")
     flow_epe_dynamic_no_motion: float = float("nan")
     motion_iou: float = float("nan")
+    motion_intersection: int = 0
+    motion_union: int = 0
 
 
 @dataclass
@@ -140,27 +142,27 @@ def _synthetic(path: Path, topics: BagTopics):
 
 def synthetic_frame_errors(
     output: PipelineOutput, seq, index: int, motion_threshold: float
-) -> tuple[float, float, float, np.ndarray]:
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Scene flow and motion mask of a window's latest frame against exact ground truth.
 
     ``index`` is the latest frame's index in ``seq``. Predicted lengths are brought to metres with the
     frame's median depth ratio (the model has no metric scale). Returns (flow EPE on moving pixels in metres
-    per frame interval, the no-motion baseline's, motion-mask IoU, the ground-truth mask ``[H, W]``).
+    per frame interval, the no-motion baseline's, the predicted and the ground-truth motion masks ``[H, W]``).
     """
     r = output.result
     rot = seq.extrinsics[index, :, :3].astype(np.float64)
     gt_disp = (seq.pointmaps[index, index] - seq.pointmaps[index - 1, index]).astype(np.float64) @ rot.T  # camera frame
     valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
     if not valid.any() or r.scene_flow_camera is None:
-        return float("nan"), float("nan"), float("nan"), np.zeros(r.valid.shape, bool)
+        empty = np.zeros(r.valid.shape, bool)
+        return float("nan"), float("nan"), empty, empty
     scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
     # The ground-truth mask uses the pipeline's rule (displacement above a fraction of the scene scale).
     gt_moving = valid & (np.linalg.norm(gt_disp, axis=-1) > r.scene_scale * scale * motion_threshold)
     epe = end_point_error(pred_disp, gt_disp, gt_moving)
     base = end_point_error(np.zeros_like(gt_disp), gt_disp, gt_moving)
-    iou = mask_iou(r.dynamic & valid, gt_moving)
-    return epe, base, iou, gt_moving
+    return epe, base, r.dynamic & valid, gt_moving
 
 
 class _DepthMatcher:
@@ -271,9 +273,12 @@ def evaluate_bag(
         if index is not None:
             gt_depth = seq.depth[index]
             if index > 0 and r.scene_flow_camera is not None:
-                rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, rec.motion_iou, gt_mask = synthetic_frame_errors(
+                rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, pred_mask, gt_mask = synthetic_frame_errors(
                     out, seq, index, config.motion_threshold
                 )
+                rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
+                if rec.motion_union:
+                    rec.motion_iou = mask_iou(pred_mask, gt_mask)
         else:
             depth_matcher.add_prediction(rec, r.depth)
         if gt_depth is not None:
@@ -299,7 +304,11 @@ def evaluate_bag(
             metrics["ate_m"] = ate_rmse(traj_poses[est_idx], gt)
             metrics["rpe_trans_m"], metrics["rpe_rot_deg"] = rpe_rmse(traj_poses[est_idx], gt, delta=1)
             metrics["trajectory_poses_matched"] = float(len(est_idx))
-    for key in ("depth_abs_rel", "depth_delta_1_25", "flow_epe_dynamic", "motion_iou"):
+    union = sum(r.motion_union for r in records)
+    if union:
+        # Pooled over the sequence: windows where nothing moves and nothing is flagged do not count as perfect.
+        metrics["motion_iou"] = sum(r.motion_intersection for r in records) / union
+    for key in ("depth_abs_rel", "depth_delta_1_25", "flow_epe_dynamic"):
         value = _nanmean([getattr(r, key) for r in records])
         if np.isfinite(value):
             metrics[key] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -31,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     bag.add_argument("--groundtruth", type=Path, default=None, help="TUM-format trajectory file instead of poses in the bag")
     bag.add_argument("--gt-tf", nargs=2, metavar=("PARENT", "CHILD"), default=None, help="/tf transform to use as camera ground truth")
     bag.add_argument("--max-time-diff", type=float, default=0.01, help="largest stamp difference when matching poses (s)")
-    bag.add_argument("--live", action="store_true", help="replay into a vdpm node subprocess with /clock instead of running offline")
+    bag.add_argument("--live", action="store_true",
+                     help="replay into a vdpm node subprocess with /clock (use_sim_time) and score what it publishes: "
+                     "adds stamp-to-publish latency and the node's drops (needs rclpy)")
+    bag.add_argument("--rate", type=float, default=1.0, help="--live: playback speed factor")
     p.set_defaults(run=run)
 
 
@@ -76,18 +80,47 @@ def run_bag(args: argparse.Namespace) -> int:
     from ..evaluation.bag_eval import BagEvalOptions
     from ..ros.parameters import NodeParameters, load_params_file, pipeline_config
 
-    if args.live:
-        raise ValueError("--live is not implemented yet: run offline (the default), or replay with vdpm play into vdpm node")
     params = load_params_file(args.params_file) if args.params_file else NodeParameters()
     if args.window_size is not None:
         params = dataclasses.replace(params, window_size=args.window_size)
-    model, path = _load(args.model, args.device)
     options = BagEvalOptions(
         image_topic=args.image_topic, depth_topic=args.depth_topic, groundtruth=args.groundtruth,
         gt_tf=tuple(args.gt_tf) if args.gt_tf else None, max_time_diff_s=args.max_time_diff, protocol_frames=args.frames,
     )  # fmt: skip
+    if args.live:
+        return run_live(args, params, options)
+    model, path = _load(args.model, args.device)
     ev = evaluate_and_report(model, str(path), args.bag, pipeline_config(params), options, args.json, args.report, args.output_bag)
     print_summary(ev)
+    return 0
+
+
+def run_live(args: argparse.Namespace, params, options) -> int:
+    from ..evaluation.report import write_report
+
+    if args.output_bag is not None:
+        raise ValueError("--output-bag is written by the offline evaluation; with --live record the node's topics yourself")
+    try:
+        from ..ros.live_eval import evaluate_live
+    except ImportError as exc:
+        raise ValueError(f"--live needs rclpy ({exc}); source ROS 2 or run: bash scripts/setup_ros_venv.sh") from exc
+    from ..ros.live_eval import NodeFailed
+
+    try:
+        ev = evaluate_live(args.bag, str(args.model or ""), params, options, rate=args.rate)
+    except NodeFailed as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(ev.summary(), indent=2, default=float))
+    print(f"wrote {args.json}")
+    if args.report is not None:
+        paths = write_report(ev, args.report)
+        print(f"wrote {paths['markdown']} and {len(paths) - 2} plots in {args.report}")
+    print_summary(ev)
+    if ev.windows == 0:
+        print("no window came back from the node; its log:\n" + ev.node_log)
+        return 1
     return 0
 
 
@@ -127,5 +160,9 @@ def print_summary(ev) -> None:
             print(f"  {label:48s} {ev.metrics[key]:10.4f}{tail}")
     t = s["timing"]
     print(f"  {'throughput':48s} {t['windows_per_s']:10.2f} windows/s ({t['real_time_factor']:.2f}x real time)")
+    print(f"  {'window latency (' + ev.mode + ') mean / p95':48s} {t['window_latency_mean_s'] * 1e3:7.0f} ms / "
+          f"{t['window_latency_p95_s'] * 1e3:.0f} ms")
+    if "windows_expected" in ev.metrics:
+        print(f"  {'windows received / expected':48s} {ev.metrics['windows_received']:7.0f} / {ev.metrics['windows_expected']:.0f}")
     for note in ev.notes:
         print(f"  note: {note}")

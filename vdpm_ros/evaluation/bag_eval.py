@@ -107,13 +107,18 @@ class BagEvaluation:
     trajectory: TrajectoryComparison | None
     snapshots: list[Snapshot]
     notes: list[str] = field(default_factory=list)
+    #: "offline" (latency = processing time per window) or "live" (latency = image sent to pose received).
+    mode: str = "offline"
+    node_log: str = ""
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: everything but the arrays."""
-        lat = np.array([r.latency_s for r in self.records]) if self.records else np.zeros(1)
+        lat = np.array([r.latency_s for r in self.records]) if self.records else np.full(1, np.nan)
+        lat = lat[np.isfinite(lat)] if np.isfinite(lat).any() else np.full(1, np.nan)
         return {
             "bag": self.bag,
             "model": self.model,
+            "mode": self.mode,
             "topics": {"image": self.topics.image, "camera_info": self.topics.camera_info, "depth": self.topics.depth,
                        "ground_truth": self.trajectory.source if self.trajectory else None},
             "frames": self.frames,
@@ -165,7 +170,7 @@ def synthetic_frame_errors(
     return epe, base, r.dynamic & valid, gt_moving
 
 
-class _DepthMatcher:
+class DepthMatcher:
     """Scores each window's depth against the sensor depth nearest in stamp, whether it comes before or after in the bag."""
 
     def __init__(self, tolerance_s: float = DEPTH_MATCH_S, keep: int = 60) -> None:
@@ -247,7 +252,7 @@ def evaluate_bag(
     pipe = OfflinePipeline(model, config)
     records: list[WindowRecord] = []
     snapshots: list[Snapshot] = []
-    depth_matcher = _DepthMatcher()
+    depth_matcher = DepthMatcher()
     stamps: list[int] = []
     start = time.perf_counter()
     bar = tqdm(total=total_images, desc="eval bag", unit="frame", disable=not progress)
@@ -293,16 +298,32 @@ def evaluate_bag(
     wall = time.perf_counter() - start
 
     traj_stamps, traj_poses = pipe.trajectory()
+    metrics, no_motion, comparison = summarise(records, PoseTrack(traj_stamps, traj_poses, "estimate"), gt_track, options, notes)
+    protocol = None
+    if seq is not None and options.protocol_frames:
+        protocol = _synthetic_protocol(model, seq, options.protocol_frames, notes)
+    duration = (stamps[-1] - stamps[0]) * 1e-9 if len(stamps) > 1 else 0.0
+    return BagEvaluation(
+        bag=str(path), topics=topics, model=model_name, frames=len(stamps), windows=len(records), bag_duration_s=duration,
+        wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=protocol, records=records, trajectory=comparison,
+        snapshots=snapshots, notes=notes,
+    )  # fmt: skip
+
+
+def summarise(
+    records: list[WindowRecord], estimate: PoseTrack, gt_track: PoseTrack | None, options: BagEvalOptions, notes: list[str]
+) -> tuple[dict[str, float], dict[str, float], TrajectoryComparison | None]:
+    """Sequence metrics from the per-window records and the estimated trajectory: (metrics, no-motion baseline, trajectory)."""
     comparison = None
     metrics: dict[str, float] = {}
-    if gt_track is not None and len(traj_stamps) >= 3:
-        comparison = compare_trajectory(PoseTrack(traj_stamps, traj_poses, "estimate"), gt_track, options.max_time_diff_s)
+    if gt_track is not None and len(estimate.stamps_ns) >= 3:
+        comparison = compare_trajectory(estimate, gt_track, options.max_time_diff_s)
         if comparison is None:
             notes.append(f"fewer than 3 poses matched ground truth within {options.max_time_diff_s} s: ATE/RPE not measured")
         else:
-            est_idx, gt = gt_track.match(traj_stamps, options.max_time_diff_s)
-            metrics["ate_m"] = ate_rmse(traj_poses[est_idx], gt)
-            metrics["rpe_trans_m"], metrics["rpe_rot_deg"] = rpe_rmse(traj_poses[est_idx], gt, delta=1)
+            est_idx, gt = gt_track.match(estimate.stamps_ns, options.max_time_diff_s)
+            metrics["ate_m"] = ate_rmse(estimate.poses[est_idx], gt)
+            metrics["rpe_trans_m"], metrics["rpe_rot_deg"] = rpe_rmse(estimate.poses[est_idx], gt, delta=1)
             metrics["trajectory_poses_matched"] = float(len(est_idx))
     union = sum(r.motion_union for r in records)
     if union:
@@ -315,15 +336,7 @@ def evaluate_bag(
     no_motion = {}
     if "flow_epe_dynamic" in metrics:
         no_motion = {"flow_epe_dynamic": _nanmean([r.flow_epe_dynamic_no_motion for r in records]), "motion_iou": 0.0}
-    protocol = None
-    if seq is not None and options.protocol_frames:
-        protocol = _synthetic_protocol(model, seq, options.protocol_frames, notes)
-    duration = (stamps[-1] - stamps[0]) * 1e-9 if len(stamps) > 1 else 0.0
-    return BagEvaluation(
-        bag=str(path), topics=topics, model=model_name, frames=len(stamps), windows=len(records), bag_duration_s=duration,
-        wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=protocol, records=records, trajectory=comparison,
-        snapshots=snapshots, notes=notes,
-    )  # fmt: skip
+    return metrics, no_motion, comparison
 
 
 def _synthetic_protocol(model: Any, seq, frames: int, notes: list[str]) -> dict[str, Any] | None:

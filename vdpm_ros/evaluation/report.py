@@ -53,7 +53,8 @@ def _markdown(ev: BagEvaluation, summary: dict, figures: dict[str, Path]) -> str
         "",
         f"- model: `{ev.model}`",
         f"- images: `{ev.topics.image}` ({ev.frames} frames, {ev.bag_duration_s:.2f} s of bag); "
-        f"{ev.windows} windows processed offline, in order, none dropped",
+        + (f"{ev.windows} windows processed offline, in order, none dropped" if ev.mode == "offline"
+           else f"{ev.windows} windows received from a running vdpm node (live replay with /clock)"),
         f"- ground truth: {summary['topics']['ground_truth'] or 'none'}; depth: `{ev.topics.depth or 'none'}`",
         "",
         "| metric | model | no-motion baseline |",
@@ -72,7 +73,8 @@ def _markdown(ev: BagEvaluation, summary: dict, figures: dict[str, Path]) -> str
         "",
         f"Timing on this machine: {t['windows_per_s']:.2f} windows/s, {t['real_time_factor']:.2f}x real time; "
         f"window latency mean {t['window_latency_mean_s'] * 1e3:.0f} ms, p95 {t['window_latency_p95_s'] * 1e3:.0f} ms "
-        "(offline processing time per window, not stamp-to-publish).",
+        + ("(offline: processing time per window, not stamp-to-publish)." if ev.mode == "offline"
+           else "(live: from the image leaving the player to the node's pose for that stamp arriving)."),
     ]
     if ev.notes:
         lines += ["", "Notes:", *[f"- {n}" for n in ev.notes]]

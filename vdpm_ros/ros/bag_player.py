@@ -54,11 +54,13 @@ def play_bag(
     sensor_qos: bool = True,
     wait_for: tuple[str, ...] = (),
     wait_timeout: float = 10.0,
+    on_publish=None,
 ) -> PlayStats:
     """Publish every message of the bag (optionally only ``topics``) at ``rate`` x recorded speed.
 
     Image-like topics use sensor-data QoS (as cameras do) when ``sensor_qos``; the rest reliable.
     Playback starts once the topics in ``wait_for`` have a matched subscriber (or ``wait_timeout`` passed).
+    ``on_publish(topic, msg)`` is called right after each message goes out (e.g. to time the node's response).
     """
     from rosbags.highlevel import AnyReader
 
@@ -92,7 +94,10 @@ def play_bag(
                 time.sleep(delay)
             clock_pub.publish(Clock(clock=ns_to_stamp(stamp_ns)))
             pub, cls = pubs[conn.topic]
-            pub.publish(deserialize_message(bytes(raw), cls))
+            msg = deserialize_message(bytes(raw), cls)
+            pub.publish(msg)
+            if on_publish is not None:
+                on_publish(conn.topic, msg)
             stats.published += 1
     stats.wall_seconds = time.monotonic() - start_wall
     return stats

@@ -1,0 +1,180 @@
+"""``vdpm eval --bag --live``: replay a bag into a real ``vdpm node`` with /clock and measure what it publishes.
+
+What the offline evaluation cannot see is measured here: stamp-to-publish latency (wall time from the
+image going out to the node's pose for that stamp coming back), throughput, and windows the running node
+dropped. Poses and depth are scored from the published messages with the same functions as offline.
+Camera topics are replayed reliably and the node subscribes reliably, so transport does not lose frames:
+every missing window is the node's own drop, and is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..bags.camera_bag import PoseTrack, count_images, pose_matrix, find_topics, iter_camera, read_pose_track, read_tum_trajectory
+from ..evaluation.bag_eval import BagEvalOptions, BagEvaluation, DepthMatcher, WindowRecord, summarise
+from ..messages.image import depth_to_metres
+from .parameters import NodeParameters
+
+
+class NodeFailed(RuntimeError):
+    """vdpm node exited before the replay; the message is its log."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__(f"vdpm node exited before the replay started; its log:\n{log.strip()}")
+
+
+@dataclass
+class LiveCapture:
+    """What came back from the node: per output stamp, the pose, the depth and when it arrived."""
+
+    sent_at: dict[int, float] = field(default_factory=dict)
+    pose_at: dict[int, float] = field(default_factory=dict)
+    poses: dict[int, np.ndarray] = field(default_factory=dict)
+    depths: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _node_command(model_path: str, params: NodeParameters, image_topic: str, info_topic: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args",
+           "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-p", f"window_size:={params.window_size}",
+           "-p", f"stride:={params.stride}", "-p", f"queue_size:={params.queue_size}", "-p", f"device:={params.device}",
+           "-r", f"image:={image_topic}"]  # fmt: skip
+    if model_path:
+        cmd += ["-p", f"model_path:={model_path}"]
+    if info_topic:
+        cmd += ["-r", f"camera_info:={info_topic}"]
+    return cmd
+
+
+def evaluate_live(
+    path: str | Path,
+    model_path: str,
+    params: NodeParameters,
+    options: BagEvalOptions = BagEvalOptions(),
+    rate: float = 1.0,
+    settle_timeout_s: float = 120.0,
+    settle_idle_s: float = 10.0,
+) -> BagEvaluation:
+    """Start ``vdpm node``, replay the bag's camera topics into it with /clock, score its published poses and depth."""
+    import rclpy
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile
+    from sensor_msgs.msg import Image
+
+    from .bag_player import play_bag
+    from .conversions import image_payload, stamp_to_ns
+
+    path = Path(path)
+    topics = find_topics(path, options.image_topic, options.depth_topic)
+    gt_track = read_tum_trajectory(options.groundtruth) if options.groundtruth else read_pose_track(path, topics, options.gt_tf)
+    notes = [] if gt_track is not None else ["no camera ground truth: ATE/RPE not measured"]
+    images = count_images(path, topics)
+    expected = max(0, (images - params.window_size) // params.stride + 1)
+    node = subprocess.Popen(_node_command(model_path, params, topics.image, topics.camera_info), env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    cap = LiveCapture()
+    spinning = threading.Event()
+    spin_thread = None
+    rclpy.init()
+    try:
+        recorder = rclpy.create_node("vdpm_live_eval")
+        qos = QoSProfile(depth=200)
+
+        def on_pose(msg) -> None:
+            stamp = stamp_to_ns(msg.header.stamp)
+            cap.pose_at[stamp] = time.monotonic()
+            p, o = msg.pose.position, msg.pose.orientation
+            cap.poses[stamp] = pose_matrix([p.x, p.y, p.z], [o.x, o.y, o.z, o.w])
+
+        def on_depth(msg) -> None:
+            cap.depths[stamp_to_ns(msg.header.stamp)] = depth_to_metres(image_payload(msg)).copy()
+
+        recorder.create_subscription(PoseStamped, params.camera_pose_topic, on_pose, qos)
+        recorder.create_subscription(Image, params.depth_topic, on_depth, qos)
+        executor = SingleThreadedExecutor()
+        executor.add_node(recorder)
+        spinning.set()
+
+        def spin() -> None:
+            while spinning.is_set():
+                executor.spin_once(timeout_sec=0.05)
+
+        spin_thread = threading.Thread(target=spin, daemon=True)
+        spin_thread.start()
+        player = rclpy.create_node("vdpm_live_eval_player")
+
+        def on_publish(topic: str, msg) -> None:
+            if topic == topics.image:
+                cap.sent_at[stamp_to_ns(msg.header.stamp)] = time.monotonic()
+
+        # Wait for the node to subscribe (or to die: a bad model path ends it within seconds).
+        wait_until = time.monotonic() + 120.0
+        while recorder.count_subscribers(topics.image) == 0 and node.poll() is None and time.monotonic() < wait_until:
+            time.sleep(0.1)
+        if node.poll() is not None:
+            raise NodeFailed(node.communicate()[0])
+        start = time.monotonic()
+        stats = play_bag(player, path, rate, topics={t for t in (topics.image, topics.camera_info) if t},
+                         sensor_qos=False, wait_for=(topics.image,), wait_timeout=120.0, on_publish=on_publish)  # fmt: skip
+        if not stats.matched:
+            notes.append("the node's image subscription never matched: did it start? (see its log below)")
+        # Windows still in the node's queue keep coming; stop once none has arrived for settle_idle_s.
+        deadline = time.monotonic() + settle_timeout_s
+        while len(cap.poses) < expected and time.monotonic() < deadline and node.poll() is None:
+            last = max(cap.pose_at.values(), default=start)
+            if time.monotonic() - max(last, start + stats.wall_seconds) > settle_idle_s:
+                break
+            time.sleep(0.1)
+        wall = max(cap.pose_at.values(), default=time.monotonic()) - min(cap.sent_at.values(), default=start)
+    finally:
+        spinning.clear()
+        if spin_thread is not None:
+            spin_thread.join(5)
+        rclpy.try_shutdown()
+        node.terminate()
+        try:
+            log, _ = node.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            log, _ = node.communicate()
+    summary_line = next((line for line in log.splitlines() if "stopping:" in line), "")
+    if summary_line:
+        notes.append("node: " + summary_line.split("stopping:", 1)[1].strip())
+    if len(cap.poses) < expected:
+        notes.append(f"{expected - len(cap.poses)} of {expected} windows did not come back (dropped by the node or late)")
+
+    records = []
+    depth_matcher = DepthMatcher()
+    for stamp in sorted(cap.poses):
+        latency = cap.pose_at[stamp] - cap.sent_at[stamp] if stamp in cap.sent_at else float("nan")
+        records.append(WindowRecord(stamp_ns=stamp, latency_s=latency))
+    by_stamp = {r.stamp_ns: r for r in records}
+    for msg in iter_camera(path, topics):
+        if msg.kind == "depth":
+            depth_matcher.add_depth(msg.stamp_ns, msg.array)
+        elif msg.stamp_ns in by_stamp and msg.stamp_ns in cap.depths:
+            depth_matcher.add_prediction(by_stamp[msg.stamp_ns], cap.depths[msg.stamp_ns])
+    depth_matcher.finish()
+    stamps = np.array(sorted(cap.poses), dtype=np.int64)
+    estimate = PoseTrack(stamps, np.stack([cap.poses[s] for s in stamps]) if len(stamps) else np.zeros((0, 4, 4)), "node")
+    metrics, no_motion, comparison = summarise(records, estimate, gt_track, options, notes)
+    metrics["windows_expected"] = float(expected)
+    metrics["windows_received"] = float(len(records))
+    metrics["depth_maps_received"] = float(len(cap.depths))
+    sent = sorted(cap.sent_at)
+    duration = (sent[-1] - sent[0]) * 1e-9 if len(sent) > 1 else 0.0
+    ev = BagEvaluation(
+        bag=str(path), topics=topics, model=model_path or "embedded default", frames=len(sent), windows=len(records),
+        bag_duration_s=duration, wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=None, records=records,
+        trajectory=comparison, snapshots=[], notes=notes, mode="live", node_log=log,
+    )  # fmt: skip
+    return ev

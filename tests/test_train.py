@@ -12,7 +12,7 @@ from vdpm_ros.model import VDPM, VDPMConfig
 from vdpm_ros.model.checkpoint import load_model
 from vdpm_ros.synth import SceneConfig, generate_sequence
 from vdpm_ros.train.data import example_from_sequence, make_batch
-from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss, motion_regression
+from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss, motion_regression, time_token_shortfall
 from vdpm_ros.train.trainer import TrainConfig, train
 
 SCENE = SceneConfig(height=28, width=42, frames=3)
@@ -58,6 +58,20 @@ def test_motion_term_scores_the_predicted_displacement_and_weighs_moving_pixels(
     # invalid pixels never count
     valid[0, 1, 0, 0] = False
     assert motion_regression(gt_tv, gt_tv, gt_dyn, gt_tv, valid, 1e-3)[0] == 0
+
+
+def test_time_token_term_pushes_nearly_identical_tokens_apart_and_then_lets_go():
+    g = torch.Generator().manual_seed(0)
+    shared = 50.0 * torch.randn(1, 1, 16, generator=g)
+    tokens = (shared + 1e-2 * torch.randn(2, 5, 16, generator=g)).requires_grad_(True)
+    loss = time_token_shortfall(tokens)
+    assert loss > 5  # log(0.05) - log(~1e-8)
+    loss.backward()
+    # a step against the gradient makes the frames' tokens differ more
+    moved = tokens.detach() - 1e-3 * tokens.grad / tokens.grad.abs().max()
+    spread = lambda t: (t - t.mean(1, keepdim=True)).norm()  # noqa: E731
+    assert spread(moved) > spread(tokens.detach())
+    assert time_token_shortfall(torch.randn(2, 5, 16, generator=g)) == 0  # distinct tokens: no push
 
 
 def test_camera_loss_weights_later_iterations_more():

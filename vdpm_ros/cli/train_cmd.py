@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--motion-weight", type=float, default=1.0,
                    help="weight of the motion term that makes a small model use the target time (0 = official objective)")
+    p.add_argument("--time-token-weight", type=float, default=0.0,
+                   help="weight of the term that keeps the frames' time tokens apart (0 = official objective)")
     p.set_defaults(run=run)
 
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     scene = SceneConfig(height=args.size[0], width=args.size[1], frames=args.frames)
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene,
-        loss=LossConfig(motion_weight=args.motion_weight),
+        loss=LossConfig(motion_weight=args.motion_weight, time_token_weight=args.time_token_weight),
     )
     result = train(preset(args.preset), cfg, args.out, device=args.device, max_minutes=args.minutes)
     print(json.dumps({"step": result.step, "finished": result.finished, "seconds": round(result.seconds, 1), "loss": result.last_loss}))

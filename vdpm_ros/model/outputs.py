@@ -98,8 +98,10 @@ class ForwardOutput:
         time_variant: P_i(t_i) from the point head on the aggregator tokens.
         dynamic: P_i(t_{c_i}) with each frame conditioned on its own target time c_i.
         cameras: camera head output.
+        time_tokens: ``[B, S, 2C]`` the per-frame time-conditioning tokens the decoder is conditioned on.
     """
 
     time_variant: PointMaps
     dynamic: PointMaps
     cameras: CameraPrediction
+    time_tokens: Tensor | None = None

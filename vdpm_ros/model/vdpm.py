@@ -189,6 +189,7 @@ class VDPM(nn.Module):
             time_variant=self.time_variant(state),
             dynamic=self.decode_per_frame(state, frame_times),
             cameras=self.cameras(state),
+            time_tokens=state.time_tokens,
         )
 
     @torch.no_grad()

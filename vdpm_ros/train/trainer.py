@@ -153,7 +153,8 @@ def train(
             last = terms.as_floats()
             history.append({"step": step, **last})
             bar.update(1)
-            bar.set_postfix(loss=f"{last['total']:.3f}", dyn=f"{last['dynamic']:.3f}", cam=f"{last['camera']:.3f}")
+            bar.set_postfix(loss=f"{last['total']:.3f}", dyn=f"{last['dynamic']:.3f}", cam=f"{last['camera']:.3f}",
+                            motion=f"{last['motion']:.3f}", tt=f"{last['time_tokens']:.3f}")  # fmt: skip
             if step % cfg.checkpoint_every == 0:
                 _save_state(state_path, model, optimiser, step, history)
     finally:

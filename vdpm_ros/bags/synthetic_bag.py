@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..geometry.rotation import mat_to_quat, quat_to_mat
-from ..messages.pointcloud import CloudLayout, Field, pack_cloud, unpack_cloud
+from ..geometry.rotation import quat_to_mat
+from ..messages.pointcloud import CloudLayout, Field, unpack_cloud
 from ..synth import SceneConfig, SyntheticSequence
+from .bag_messages import BagMessages
 
 IMAGE_TOPIC = "/camera/image_raw"
 CAMERA_INFO_TOPIC = "/camera/camera_info"
@@ -81,17 +82,6 @@ def apply_motion_table(base: np.ndarray, object_ids: np.ndarray, table: np.ndarr
     return pts.astype(np.float32)
 
 
-def _typestore():
-    from rosbags.typesys import Stores, get_typestore
-
-    return get_typestore(Stores.ROS2_JAZZY)
-
-
-def _header(ts, stamp_ns: int, frame_id: str):
-    time = ts.types["builtin_interfaces/msg/Time"](sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9)
-    return ts.types["std_msgs/msg/Header"](stamp=time, frame_id=frame_id)
-
-
 def _pointmap_columns(seq: SyntheticSequence, base: np.ndarray, i: int) -> dict[str, np.ndarray]:
     cols = {name: base[i, ..., axis] for axis, name in enumerate("xyz")}
     cols["object_id"] = seq.object_ids[i].astype(np.uint16)
@@ -107,13 +97,13 @@ def write_synthetic_bag(seq: SyntheticSequence, path: str | Path, config: SceneC
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; rosbag2 writes a new directory (choose another --out)")
-    ts = _typestore()
-    T = ts.types
+    m = BagMessages()
+    T = m.T
     S, H, W = seq.images.shape[:3]
     base, motion = object_motion_table(seq)
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         conns = {
-            topic: writer.add_connection(topic, msgtype, typestore=ts)
+            topic: writer.add_connection(topic, msgtype, typestore=m.store)
             for topic, msgtype in (
                 (IMAGE_TOPIC, "sensor_msgs/msg/Image"),
                 (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo"),
@@ -125,7 +115,7 @@ def write_synthetic_bag(seq: SyntheticSequence, path: str | Path, config: SceneC
         }
 
         def put(topic: str, stamp: int, msg, msgtype: str) -> None:
-            writer.write(conns[topic], stamp, ts.serialize_cdr(msg, msgtype))
+            writer.write(conns[topic], stamp, m.serialize(msg, msgtype))
 
         info = {
             "seed": seq.seed, "fps": config.fps, "frames": S, "scene_config": dataclasses.asdict(config),
@@ -135,42 +125,13 @@ def write_synthetic_bag(seq: SyntheticSequence, path: str | Path, config: SceneC
         world_from_cam = seq.camera_to_world()
         for i in range(S):
             stamp = START_TIME_NS + int(round(seq.timestamps[i] * 1e9))
-            img = T["sensor_msgs/msg/Image"](
-                header=_header(ts, stamp, CAMERA_FRAME), height=H, width=W, encoding="rgb8", is_bigendian=0,
-                step=3 * W, data=np.ascontiguousarray(seq.images[i]).reshape(-1),
-            )  # fmt: skip
-            put(IMAGE_TOPIC, stamp, img, "sensor_msgs/msg/Image")
-            k = seq.intrinsics[i].astype(np.float64)
-            p = np.zeros((3, 4))
-            p[:, :3] = k
-            info_msg = T["sensor_msgs/msg/CameraInfo"](
-                header=_header(ts, stamp, CAMERA_FRAME), height=H, width=W, distortion_model="plumb_bob",
-                d=np.zeros(5), k=k.reshape(-1), r=np.eye(3).reshape(-1), p=p.reshape(-1), binning_x=0, binning_y=0,
-                roi=T["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-            )  # fmt: skip
-            put(CAMERA_INFO_TOPIC, stamp, info_msg, "sensor_msgs/msg/CameraInfo")
-            q = mat_to_quat(torch.from_numpy(world_from_cam[i, :3, :3])).numpy()
-            t = world_from_cam[i, :3, 3]
-            pose = T["geometry_msgs/msg/PoseStamped"](
-                header=_header(ts, stamp, WORLD_FRAME),
-                pose=T["geometry_msgs/msg/Pose"](
-                    position=T["geometry_msgs/msg/Point"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
-                    orientation=T["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3])),
-                ),
-            )
+            cam_hdr = m.header(stamp, CAMERA_FRAME)
+            put(IMAGE_TOPIC, stamp, m.image(np.ascontiguousarray(seq.images[i]), cam_hdr), "sensor_msgs/msg/Image")
+            put(CAMERA_INFO_TOPIC, stamp, m.camera_info(seq.intrinsics[i], H, W, cam_hdr), "sensor_msgs/msg/CameraInfo")
+            pose = T["geometry_msgs/msg/PoseStamped"](header=m.header(stamp, WORLD_FRAME), pose=m.pose(world_from_cam[i]))
             put(POSE_TOPIC, stamp, pose, "geometry_msgs/msg/PoseStamped")
-            depth = T["sensor_msgs/msg/Image"](
-                header=_header(ts, stamp, CAMERA_FRAME), height=H, width=W, encoding="32FC1", is_bigendian=0,
-                step=4 * W, data=np.ascontiguousarray(seq.depth[i], dtype="<f4").view(np.uint8).reshape(-1),
-            )  # fmt: skip
-            put(DEPTH_TOPIC, stamp, depth, "sensor_msgs/msg/Image")
-            layout, data = pack_cloud(_pointmap_columns(seq, base, i))
-            cloud = T["sensor_msgs/msg/PointCloud2"](
-                header=_header(ts, stamp, WORLD_FRAME), height=H, width=W,
-                fields=[T["sensor_msgs/msg/PointField"](name=f.name, offset=f.offset, datatype=f.datatype, count=f.count) for f in layout.fields],
-                is_bigendian=False, point_step=layout.point_step, row_step=layout.point_step * W,
-                data=np.frombuffer(data, dtype=np.uint8), is_dense=True,
-            )  # fmt: skip
+            put(DEPTH_TOPIC, stamp, m.image(np.ascontiguousarray(seq.depth[i], dtype=np.float32), cam_hdr), "sensor_msgs/msg/Image")
+            cloud = m.cloud(_pointmap_columns(seq, base, i), m.header(stamp, WORLD_FRAME), is_dense=True)
             put(POINTMAP_TOPIC, stamp, cloud, "sensor_msgs/msg/PointCloud2")
     return path
 
@@ -179,7 +140,7 @@ def read_synthetic_bag(path: str | Path) -> SyntheticSequence:
     """Read back a bag written by :func:`write_synthetic_bag` (object metadata is not stored)."""
     from rosbags.rosbag2 import Reader
 
-    ts = _typestore()
+    ts = BagMessages().store
     msgs: dict[str, list] = {}
     with Reader(Path(path)) as reader:
         for conn, _, raw in reader.messages():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_metres, image_to_rgb
-from ..pipeline.frames import Frame
+from ..pipeline.frames import Frame, nearest_by_stamp
 from ..pipeline.published import published_arrays
 from ..pipeline.stream import PipelineOutput, StreamingPipeline
 from . import conversions as conv
@@ -33,6 +34,7 @@ from .parameters import NodeParameters, pipeline_config
 THROTTLE_S = 5.0
 # Depth images are matched to colour images by stamp; sensors rarely stamp both identically.
 DEPTH_MATCH_TOLERANCE_NS = 50_000_000
+DEPTH_BUFFER = 10
 
 
 class ModelLoadError(RuntimeError):
@@ -88,7 +90,8 @@ class VdpmNode(Node):
         p = self.params
         self._lock = threading.Lock()
         self._intrinsics: np.ndarray | None = None
-        self._depth: tuple[int, np.ndarray] | None = None
+        # Recent depth images by stamp: a depth camera's frames need not arrive right before their colour image.
+        self._depths: deque[tuple[int, np.ndarray]] = deque(maxlen=DEPTH_BUFFER)
         self._image_frame = "camera_optical_frame"  # replaced by the images' header.frame_id
         self.dropped_messages = {"bad_image": 0, "bad_camera_info": 0}
         self.published_windows = 0
@@ -172,8 +175,9 @@ class VdpmNode(Node):
             if frame_id:
                 self._image_frame = frame_id
             depth = None
-            if self._depth is not None and abs(self._depth[0] - stamp_ns) <= DEPTH_MATCH_TOLERANCE_NS:
-                depth = self._depth[1] if self._depth[1].shape == rgb.shape[:2] else None
+            match = nearest_by_stamp(self._depths, stamp_ns, DEPTH_MATCH_TOLERANCE_NS)
+            if match is not None and match.shape == rgb.shape[:2]:
+                depth = match
             try:
                 frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
             except ValueError as exc:
@@ -219,7 +223,7 @@ class VdpmNode(Node):
         depth = self._decoded("depth image", lambda: depth_to_metres(conv.image_payload(msg)))
         if depth is not None:
             with self._lock:
-                self._depth = (conv.stamp_to_ns(msg.header.stamp), depth)
+                self._depths.append((conv.stamp_to_ns(msg.header.stamp), depth))
 
     # ----------------------------------------------------------------- outputs (worker thread)
     def _on_window_error(self, window: list[Frame], exc: BaseException) -> None:

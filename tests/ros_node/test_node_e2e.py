@@ -116,6 +116,8 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         )
         assert robust, stop(proc)
         assert proc.poll() is None, "the node died on bad input"
+        rates = [float(kv.value) for arr in received["/diagnostics"] for st in arr.status for kv in st.values if kv.key == "input_rate_hz"]
+        assert any(r > 0 for r in rates), rates  # frames were arriving during some report period
         executor.shutdown()
         node.destroy_node()
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -98,6 +99,7 @@ class VdpmNode(Node):
         self.publish_failures = 0
         self._last_error = ""
         self._failed_at_last_report = 0
+        self._rate_base: tuple[float, int, int] | None = None  # (monotonic s, frames received, windows published)
         self._seen_first_frame = False
 
         image_qos = qos_profile_sensor_data if p.image_qos == "sensor_data" else QoSProfile(depth=5)
@@ -322,6 +324,13 @@ class VdpmNode(Node):
         if failed > self._failed_at_last_report:  # new failures since the last report, not forever
             level, message = DiagnosticStatus.ERROR, self._last_error or "windows failed"
         self._failed_at_last_report = failed
+        now = time.monotonic()
+        frame_rate = window_rate = float("nan")
+        if self._rate_base is not None and now > self._rate_base[0]:
+            # Wall-clock rates since the last report: what the node actually keeps up with.
+            frame_rate = (b.pushed - self._rate_base[1]) / (now - self._rate_base[0])
+            window_rate = (self.published_windows - self._rate_base[2]) / (now - self._rate_base[0])
+        self._rate_base = (now, b.pushed, self.published_windows)
         values = {
             "windows_published": self.published_windows,
             "windows_submitted": w.submitted,
@@ -336,6 +345,8 @@ class VdpmNode(Node):
             "images_dropped_bad_encoding": self.dropped_messages["bad_image"],
             "camera_info_dropped": self.dropped_messages["bad_camera_info"],
             "frames_received": b.pushed,
+            "input_rate_hz": f"{frame_rate:.2f}",
+            "output_rate_hz": f"{window_rate:.2f}",
             "inference_latency_last_s": f"{w.last_latency_s:.3f}",
             "inference_latency_mean_s": f"{w.mean_latency_s:.3f}",
             "queue_delay_last_s": f"{w.last_queue_delay_s:.3f}",

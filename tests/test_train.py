@@ -143,3 +143,37 @@ def test_resume_refuses_another_architecture(tmp_path, micro_config):
     other = VDPMConfig.from_dict({**micro_config.to_dict(), "embed_dim": 32})
     with pytest.raises(ValueError, match="another model config"):
         train(other, TrainConfig(steps=2, batch_size=1, warmup_steps=1, scene=SCENE), tmp_path, device="cpu", progress=False)
+
+
+def test_model_card_states_the_measured_numbers_and_the_verdict(tmp_path, micro_config):
+    from vdpm_ros.benchmark import run_pipeline_benchmark
+    from vdpm_ros.evaluation.synthetic import SyntheticEvalConfig, evaluate_synthetic
+    from vdpm_ros.train.model_card import main as card_main
+    from vdpm_ros.train.model_card import meets_bar
+
+    run = tmp_path / "run"
+    result = train(micro_config, TrainConfig(steps=2, batch_size=1, warmup_steps=1, scene=SceneConfig(height=28, width=42, frames=3)),
+                   run, progress=False)  # fmt: skip
+    model, _ = load_model(result.final_model)
+    ev = evaluate_synthetic(model, [1000], SyntheticEvalConfig(frames=10, height=28, width=42), progress=False)
+    (tmp_path / "eval.json").write_text(json.dumps(ev))
+    (tmp_path / "bench.json").write_text(json.dumps(run_pipeline_benchmark(model, 3, (28, 42), repeats=2, warmup=1)))
+    out = tmp_path / "card.md"
+    assert card_main(["--model", str(result.final_model), "--run", str(run), "--eval", str(tmp_path / "eval.json"),
+                      "--bench", str(tmp_path / "bench.json"), "--out", str(out)]) == 0  # fmt: skip
+    card = out.read_text()
+    assert f"| tracking_epe_dynamic | {ev['tracking_epe_dynamic']:.4f} | {ev['no_motion']['tracking_epe_dynamic']:.4f} |" in card
+    ok, _ = meets_bar(ev)
+    assert ("meets the bar" in card) == ok and ("does NOT meet the bar" in card) == (not ok)
+    assert "2 steps of batch 1" in card and "windows/s" in card
+
+
+def test_model_card_bar():
+    from vdpm_ros.train.model_card import meets_bar
+
+    def result(dyn, base, iou):
+        return {"tracking_epe_dynamic": dyn, "motion_mask_iou": iou, "no_motion": {"tracking_epe_dynamic": base}}
+
+    assert meets_bar(result(0.2, 0.5, 0.6)) == (True, 0.4)
+    assert not meets_bar(result(0.3, 0.5, 0.6))[0]  # 0.6 of the baseline
+    assert not meets_bar(result(0.2, 0.5, 0.4))[0]  # IoU below 0.5

@@ -238,6 +238,9 @@ def run_pipeline_benchmark(model: VDPM, frames: int, raw_hw: tuple[int, int], re
             stages.append(result.timings)
     stage_names = [f for f in asdict(stages[0]) if f.endswith("_s")]
     return {
+        "frames": frames,
+        "raw_hw": list(raw_hw),
+        "hardware": hardware_description("cpu"),
         "median_ms": float(np.median(seconds) * 1e3),
         "p90_ms": float(np.percentile(seconds, 90) * 1e3),
         "windows_per_s": float(1.0 / np.median(seconds)),

@@ -45,14 +45,28 @@ def test_oracle_on_a_synthetic_bag_has_no_error_and_beats_the_baseline(seq, synt
     assert len(ev.snapshots) == 3 and ev.snapshots[0].gt_motion_mask.any()
 
 
-def test_synthetic_protocol_on_a_bag_reproduces_vdpm_eval_synthetic(tmp_path, micro_model):
+def _embedded_model():
+    from vdpm_ros.model.checkpoint import load_model
+    from vdpm_ros.paths import default_model_path
+
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no embedded default model in models/")
+    return load_model(path)[0]
+
+
+@pytest.mark.parametrize("which", ["micro", "embedded"])
+def test_synthetic_protocol_on_a_bag_reproduces_vdpm_eval_synthetic(tmp_path, micro_model, which):
     from vdpm_ros.evaluation.synthetic import SyntheticEvalConfig, evaluate_synthetic
 
-    cfg = SyntheticEvalConfig(frames=10, height=28, width=42)
-    scene = SceneConfig(height=28, width=42, frames=10)
+    model = micro_model if which == "micro" else _embedded_model()
+    w = model.config.img_size
+    h = round(w * 0.75 / 14) * 14  # the size vdpm eval --synthetic uses
+    cfg = SyntheticEvalConfig(frames=10, height=h, width=w)
+    scene = SceneConfig(height=h, width=w, frames=10)
     bag = write_synthetic_bag(generate_sequence(1000, scene), tmp_path / "b", scene)
-    ev = evaluate_bag(micro_model, bag, PipelineConfig(window_size=3), BagEvalOptions(), progress=False)
-    direct = evaluate_synthetic(micro_model, [1000], cfg, progress=False)
+    ev = evaluate_bag(model, bag, PipelineConfig(window_size=3), BagEvalOptions(), progress=False)
+    direct = evaluate_synthetic(model, [1000], cfg, progress=False)
     for key, value in ev.protocol.items():
         if isinstance(value, float):
             # the bag stores P_i(t_0) and an affine table: points come back within 1e-5 m

@@ -61,3 +61,21 @@ def test_launch_file_overrides_only_declared_parameters_and_runs_vdpm_node():
     assert dict_keys <= declared, dict_keys - declared
     assert "vdpm_node" in overrides and "vdpm_ros" in overrides
     assert {"image", "image/compressed", "camera_info", "depth"} <= set(overrides)
+
+
+def test_params_file_is_read_without_ros(tmp_path):
+    from pathlib import Path
+
+    from vdpm_ros.ros.parameters import NodeParameters, load_params_file
+
+    repo = Path(__file__).resolve().parents[1]
+    assert load_params_file(repo / "config" / "vdpm.yaml") == NodeParameters()
+    f = tmp_path / "p.yaml"
+    f.write_text("/**:\n  ros__parameters:\n    window_size: 4\n")
+    assert load_params_file(f).window_size == 4
+    f.write_text("vdpm_node:\n  ros__parameters:\n    window_sise: 4\n")
+    with pytest.raises(ValueError, match="unknown vdpm_node parameters: \\['window_sise'\\]"):
+        load_params_file(f)
+    f.write_text("other_node:\n  ros__parameters:\n    x: 1\n")
+    with pytest.raises(ValueError, match="no 'vdpm_node: ros__parameters:' section"):
+        load_params_file(f)

@@ -50,3 +50,19 @@ def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp
     data = json.loads(out.read_text())
     assert data["median_ms"] > 0 and data["windows_per_s"] > 0
     assert {"encode", "decode", "total"} <= set(data["stage_median_ms"])
+
+
+def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_config, capsys):
+    from vdpm_ros.export.onnx_export import export_onnx
+
+    torch.manual_seed(0)
+    export_onnx(VDPM(micro_config).eval(), tmp_path / "export", (28, 42))
+    out = tmp_path / "b.json"
+    args = ["bench", "--model", str(tmp_path / "export"), "--frames", "3", "--raw-size", "28", "42", "--repeats", "1",
+            "--warmup", "0", "--json", str(out)]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads(out.read_text())
+    assert data["model_parameters"] is None and data["model"].startswith("ONNX export")
+    for path in (data["streaming"], data["reference"]):
+        assert set(path) == set(STAGES) and all(s["median_ms"] > 0 for s in path.values())
+    assert "exported engine" in capsys.readouterr().out

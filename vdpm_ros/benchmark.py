@@ -50,7 +50,7 @@ class StageStats:
 @dataclass
 class BenchResult:
     config: BenchConfig
-    model_parameters: int
+    model_parameters: int | None  # None for an exported engine
     streaming: dict[str, StageStats]
     reference: dict[str, StageStats]
     streaming_fps: float
@@ -124,6 +124,38 @@ def _reference(model: VDPM, frames: list[np.ndarray], cfg: BenchConfig, tick: Ca
     tick("postprocess")
 
 
+def _engine_streaming(engine, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
+    """The streaming path through the public API only, for engines (e.g. ONNX Runtime) whose decoder graph
+    includes the point head: there "decode" is decoder + point head and "heads" is the camera head."""
+    S = cfg.frames
+    state = _encode(engine, frames, cfg, tick)
+    times = list(range(S - cfg.target_times, S))
+    maps = engine.decode(state, target_times=times, frames=list(range(S - cfg.decoded_frames, S)))
+    tick("decode")
+    pose = engine.cameras(state).pose_enc
+    tick("heads")
+    latest, conf = maps.at(times[-1], S - 1)
+    flow = scene_flow(maps.at(times[0], S - 1)[0][0], latest[0])
+    mask = motion_mask(flow, mean_distance(latest[0].reshape(-1, 3)))
+    _ = (latest.cpu().numpy(), conf.cpu().numpy(), mask.cpu().numpy(), pose.cpu().numpy())
+    tick("postprocess")
+
+
+def _engine_reference(engine, frames: list[np.ndarray], cfg: BenchConfig, tick: Callable[[str], None]) -> None:
+    """The official-style reference through the public API: one decode per target time, all frames."""
+    S = cfg.frames
+    state = _encode(engine, frames, cfg, tick)
+    maps = [engine.decode(state, target_times=[j]) for j in range(S)]
+    tick("decode")
+    pose = engine.cameras(state).pose_enc
+    tick("heads")
+    latest = maps[-1].at(S - 1, S - 1)[0][0]
+    flow = scene_flow(maps[-2].at(S - 2, S - 1)[0][0], latest)
+    mask = motion_mask(flow, mean_distance(latest.reshape(-1, 3)))
+    _ = ([m.pts3d.cpu().numpy() for m in maps], mask.cpu().numpy(), pose.cpu().numpy())
+    tick("postprocess")
+
+
 def _time(fn, model, frames, cfg) -> dict[str, StageStats]:
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     for rep in range(cfg.warmup + cfg.repeats):
@@ -177,22 +209,27 @@ def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0) -> BenchResult:
     """Time both paths on the same random camera frames (uint8, ``raw_hw``)."""
     rng = np.random.default_rng(seed)
     frames = [rng.integers(0, 256, (*cfg.raw_hw, 3), dtype=np.uint8) for _ in range(cfg.frames)]
-    model = model.to(cfg.device).eval()
+    is_torch = isinstance(model, VDPM)
+    if is_torch:
+        model = model.to(cfg.device).eval()
+        streaming_fn, reference_fn = _streaming, _reference
+    else:  # an engine from vdpm_ros.runtime: timed through the streaming API, FLOPs not countable
+        streaming_fn, reference_fn = _engine_streaming, _engine_reference
     if cfg.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    streaming = _time(_streaming, model, frames, cfg)
-    reference = _time(_reference, model, frames, cfg)
+    streaming = _time(streaming_fn, model, frames, cfg)
+    reference = _time(reference_fn, model, frames, cfg)
     peak_device = torch.cuda.max_memory_allocated() / 2**20 if cfg.device.startswith("cuda") else None
     return BenchResult(
         config=cfg,
-        model_parameters=sum(p.numel() for p in model.parameters()),
+        model_parameters=sum(p.numel() for p in model.parameters()) if is_torch else None,
         streaming=streaming,
         reference=reference,
         streaming_fps=1e3 / streaming["total"].median_ms,
         reference_fps=1e3 / reference["total"].median_ms,
         speedup=reference["total"].median_ms / streaming["total"].median_ms,
-        gflop_streaming=_flops(_streaming, model, frames, cfg),
-        gflop_reference=_flops(_reference, model, frames, cfg),
+        gflop_streaming=_flops(_streaming, model, frames, cfg) if is_torch else float("nan"),
+        gflop_reference=_flops(_reference, model, frames, cfg) if is_torch else float("nan"),
         peak_host_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         peak_device_mb=peak_device,
         hardware=hardware_description(cfg.device),
@@ -202,7 +239,7 @@ def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0) -> BenchResult:
 def format_table(result: BenchResult) -> str:
     c = result.config
     lines = [
-        f"V-DPM benchmark: {result.model_parameters:,} parameters, S={c.frames}, raw {c.raw_hw[1]}x{c.raw_hw[0]}, "
+        f"V-DPM benchmark: {f'{result.model_parameters:,} parameters' if result.model_parameters else 'exported engine'}, S={c.frames}, raw {c.raw_hw[1]}x{c.raw_hw[0]}, "
         f"{c.target_times} target time(s) x {c.decoded_frames} frame(s), {c.device}, autocast {c.autocast_dtype}, {c.repeats} runs",
         f"{'stage':12s} {'streaming median':>17s} {'p90':>9s} {'reference median':>17s} {'p90':>9s}",
     ]

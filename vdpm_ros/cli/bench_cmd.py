@@ -9,7 +9,7 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time preprocess/encode/decode/heads/postprocess against the official-style reference")
-    p.add_argument("--model", default="cpu_small", help="a checkpoint path, or a preset with random weights: cpu_small, official, tiny-reference")
+    p.add_argument("--model", default="cpu_small", help="a checkpoint, an ONNX export directory (vdpm export), or a preset with random weights: cpu_small, cpu_tiny, official")
     p.add_argument("--frames", type=int, default=5)
     p.add_argument("--raw-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     p.add_argument("--target-times", type=int, default=2)
@@ -33,6 +33,12 @@ def _model(spec: str):
     if spec in PRESETS:
         torch.manual_seed(0)
         return VDPM(preset(spec)), f"preset {spec} (random weights)"
+    from pathlib import Path
+
+    if Path(spec).is_dir():  # a vdpm export: timed through ONNX Runtime
+        from ..runtime import load_engine
+
+        return load_engine(spec, "onnxruntime"), f"ONNX export {spec} (ONNX Runtime, CPU)"
     return load_model(spec)[0], spec
 
 

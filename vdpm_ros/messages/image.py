@@ -56,8 +56,20 @@ def _pixels(img: ImagePayload, channels: int, dtype: type) -> np.ndarray:
     return rows.view(item).reshape(img.height, img.width, channels)
 
 
+def sensor_full_scale(peak: int) -> int:
+    """Full scale of a 16-bit mono image whose brightest pixel is ``peak``: the smallest of 10, 12, 14 or 16 bits.
+
+    Many cameras put 10- or 12-bit data in 16-bit words. Scaling by the bit depth rather than by each
+    frame's own maximum keeps the brightness of a sequence steady (a per-frame maximum makes it flicker).
+    """
+    for bits in (10, 12, 14, 16):
+        if peak < (1 << bits):
+            return (1 << bits) - 1
+    return 65535
+
+
 def image_to_rgb(img: ImagePayload) -> np.ndarray:
-    """Decode to ``[H, W, 3]`` uint8 RGB; mono is replicated, 16-bit is scaled to 8 bits by its maximum."""
+    """Decode to ``[H, W, 3]`` uint8 RGB; mono is replicated, 16-bit is scaled to 8 bits by its bit depth."""
     spec = _COLOUR.get(img.encoding)
     if spec is None:
         raise ImageDecodingError(
@@ -69,8 +81,7 @@ def image_to_rgb(img: ImagePayload) -> np.ndarray:
     if order is None:
         mono = px[..., 0]
         if mono.dtype != np.uint8:
-            peak = max(int(mono.max()), 1)
-            mono = (mono.astype(np.float32) * (255.0 / peak)).astype(np.uint8)
+            mono = (mono.astype(np.float32) * (255.0 / sensor_full_scale(int(mono.max())))).round().astype(np.uint8)
         return np.repeat(mono[..., None], 3, axis=2)
     return px[..., list(order)] if order != (0, 1, 2) or channels == 4 else px
 

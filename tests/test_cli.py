@@ -73,3 +73,12 @@ def test_default_model_lookup_survives_an_unsourced_ament_index(monkeypatch, tmp
     model.write_bytes(b"x")
     monkeypatch.setenv("VDPM_MODEL", str(model))
     assert default_model_path() == model
+
+
+def test_demo_on_the_embedded_model_says_what_it_is(tmp_path, monkeypatch, micro_config, caplog):
+    model = tmp_path / "models" / "vdpm_default.safetensors"
+    save_checkpoint(VDPM(micro_config), model)
+    (tmp_path / "models" / "vdpm_default.md").write_text("# card\n")
+    monkeypatch.setenv("VDPM_MODEL", str(model))
+    assert main(["demo", "--frames", "3", "--window-size", "3", "--out", str(tmp_path / "d")]) == 0
+    assert "using the embedded default model" in caplog.text and str(tmp_path / "models" / "vdpm_default.md") in caplog.text

@@ -29,10 +29,12 @@ def _load(checkpoint: Path | None):
     from ..model import VDPM
     from ..model.checkpoint import load_model
     from ..model.presets import cpu_small
-    from ..paths import default_model_path
+    from ..paths import default_model_caveat, default_model_path
 
     path = checkpoint or default_model_path()
     if path is not None:
+        if checkpoint is None:
+            log.warning(default_model_caveat(path))
         model, _ = load_model(path)
         return model, str(path)
     log.warning("no trained default model found in models/: using RANDOM weights, the numbers below are meaningless")

@@ -46,7 +46,7 @@ def _load_model(params: NodeParameters, logger):
     import torch
 
     from ..model.checkpoint import CheckpointError, load_model
-    from ..paths import default_model_path
+    from ..paths import default_model_caveat, default_model_path
 
     path = Path(params.model_path) if params.model_path else default_model_path()
     if path is None:
@@ -54,6 +54,8 @@ def _load_model(params: NodeParameters, logger):
             "no model: set the parameter model_path (a .safetensors file or the official model.pt), "
             "or install the embedded default model into models/"
         )
+    if not params.model_path:
+        logger.warning(default_model_caveat(path))
     device = params.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

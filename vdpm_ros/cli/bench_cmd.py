@@ -26,20 +26,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _model(spec: str):
     import torch
 
+    from pathlib import Path
+
     from ..model import VDPM
-    from ..model.checkpoint import load_model
     from ..model.presets import PRESETS, preset
+    from ..runtime import load_engine
 
     if spec in PRESETS:
         torch.manual_seed(0)
         return VDPM(preset(spec)), f"preset {spec} (random weights)"
-    from pathlib import Path
-
-    if Path(spec).is_dir():  # a vdpm export: timed through ONNX Runtime
-        from ..runtime import load_engine
-
-        return load_engine(spec, "onnxruntime"), f"ONNX export {spec} (ONNX Runtime, CPU)"
-    return load_model(spec)[0], spec
+    engine = load_engine(spec, "auto")  # ONNX Runtime for an export directory, PyTorch for a checkpoint
+    return engine, f"ONNX export {spec} (ONNX Runtime, CPU)" if Path(spec).is_dir() else spec
 
 
 def run(args: argparse.Namespace) -> int:

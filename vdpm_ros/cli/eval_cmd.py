@@ -40,18 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Path | None, device: str):
-    from ..model.checkpoint import load_model
     from ..paths import default_model_path
+    from ..runtime import load_engine
 
     path = path or default_model_path()
     if path is None:
         raise FileNotFoundError("no --model given and no embedded default model in models/")
-    if path.is_dir():
-        from ..runtime import load_engine
-
-        return load_engine(path, "onnxruntime"), path
-    model, _ = load_model(path, device=device)
-    return model, path
+    return load_engine(path, "auto", device=device), path  # ONNX Runtime for an export directory
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,8 +91,6 @@ def run_bag(args: argparse.Namespace) -> int:
 
 
 def run_live(args: argparse.Namespace, params, options) -> int:
-    from ..evaluation.report import write_report
-
     if args.output_bag is not None:
         raise ValueError("--output-bag is written by the offline evaluation; with --live record the node's topics yourself")
     try:
@@ -111,12 +104,7 @@ def run_live(args: argparse.Namespace, params, options) -> int:
     except NodeFailed as exc:
         print(exc, file=sys.stderr)
         return 2
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(ev.summary(), indent=2, default=float))
-    print(f"wrote {args.json}")
-    if args.report is not None:
-        paths = write_report(ev, args.report)
-        print(f"wrote {paths['markdown']} and {len(paths) - 2} plots in {args.report}")
+    write_outputs(ev, args.json, args.report)
     print_summary(ev)
     if ev.windows == 0:
         print("no window came back from the node; its log:\n" + ev.node_log)
@@ -129,13 +117,22 @@ def evaluate_and_report(model, model_name: str, bag: Path, config, options, json
     """Evaluate ``bag`` and write the JSON, the report and the output bag that were asked for."""
     from ..bags.output_bag import OutputBagWriter
     from ..evaluation.bag_eval import evaluate_bag
-    from ..evaluation.report import write_report
 
     if output_bag is not None:
         with OutputBagWriter(output_bag) as writer:
             ev = evaluate_bag(model, bag, config, options, model_name, on_output=writer.write)
     else:
         ev = evaluate_bag(model, bag, config, options, model_name)
+    write_outputs(ev, json_path, report_dir)
+    if output_bag is not None:
+        print(f"wrote {output_bag} (MCAP: open in Foxglove, or vdpm play / ros2 bag play it into RViz)")
+    return ev
+
+
+def write_outputs(ev, json_path: Path | None, report_dir: Path | None) -> None:
+    """The evaluation's JSON summary and its report (Markdown and plots), where asked for."""
+    from ..evaluation.report import write_report
+
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(ev.summary(), indent=2, default=float))
@@ -143,9 +140,6 @@ def evaluate_and_report(model, model_name: str, bag: Path, config, options, json
     if report_dir is not None:
         paths = write_report(ev, report_dir)
         print(f"wrote {paths['markdown']} and {len(paths) - 2} plots in {report_dir}")
-    if output_bag is not None:
-        print(f"wrote {output_bag} (MCAP: open in Foxglove, or vdpm play / ros2 bag play it into RViz)")
-    return ev
 
 
 def print_summary(ev) -> None:

@@ -22,13 +22,9 @@ def start_node(env: dict, *ros_args: str) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
+    from vdpm_ros.ros.live_eval import stop_process
+
+    return stop_process(proc, 15.0)
 
 
 def wait_for_subscriber(executor, publisher, timeout: float = 60.0) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
 from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput
-from .metrics import depth_metrics, end_point_error, mask_iou
+from .metrics import depth_metrics, end_point_error
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
 
 DEPTH_MATCH_S = 0.02
@@ -60,7 +60,6 @@ class WindowRecord:
     depth_delta_1_25: float = float("nan")
     flow_epe_dynamic: float = float("nan")
     flow_epe_dynamic_no_motion: float = float("nan")
-    motion_iou: float = float("nan")
     motion_intersection: int = 0
     motion_union: int = 0
 
@@ -256,10 +255,11 @@ def evaluate_bag(
     stamps: list[int] = []
     start = time.perf_counter()
     bar = tqdm(total=total_images, desc="eval bag", unit="frame", disable=not progress)
-    for msg in iter_camera(path, topics):
+    # A synthetic bag's depth topic is ground truth already read with the sequence: do not decode it again.
+    camera_topics = replace(topics, depth=None) if seq is not None else topics
+    for msg in iter_camera(path, camera_topics):
         if msg.kind == "depth":
-            if seq is None:
-                depth_matcher.add_depth(msg.stamp_ns, msg.array)
+            depth_matcher.add_depth(msg.stamp_ns, msg.array)
             continue
         bar.update(1)
         stamps.append(msg.stamp_ns)
@@ -282,8 +282,6 @@ def evaluate_bag(
                     out, seq, index, config.motion_threshold
                 )
                 rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
-                if rec.motion_union:
-                    rec.motion_iou = mask_iou(pred_mask, gt_mask)
         else:
             depth_matcher.add_prediction(rec, r.depth)
         if gt_depth is not None:

@@ -115,26 +115,27 @@ def _errors_figure(ev: BagEvaluation, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     t0 = ev.records[0].stamp_ns
-    panels = []
-    if ev.trajectory is not None:
-        panels.append(("position error after alignment", (ev.trajectory.stamps_ns - t0) * 1e-9, ev.trajectory.position_errors))
     rec_t = np.array([(r.stamp_ns - t0) * 1e-9 for r in ev.records])
-    for key, label in (("depth_abs_rel", "depth Abs Rel"), ("flow_epe_dynamic", "scene-flow EPE (moving, m/frame)")):
-        values = np.array([getattr(r, key) for r in ev.records])
-        if np.isfinite(values).any():
-            panels.append((label, rec_t, values))
-    panels.append(("window latency (s)", rec_t, np.array([r.latency_s for r in ev.records])))
+
+    def series(key: str) -> np.ndarray:
+        return np.array([getattr(r, key) for r in ev.records])
+
+    panels = []  # (label, times, values, no-motion baseline or None)
+    if ev.trajectory is not None:
+        panels.append(("position error after alignment", (ev.trajectory.stamps_ns - t0) * 1e-9, ev.trajectory.position_errors, None))
+    if np.isfinite(series("depth_abs_rel")).any():
+        panels.append(("depth Abs Rel", rec_t, series("depth_abs_rel"), None))
+    if np.isfinite(series("flow_epe_dynamic")).any():
+        panels.append(("scene-flow EPE (moving, m/frame)", rec_t, series("flow_epe_dynamic"), series("flow_epe_dynamic_no_motion")))
+    panels.append(("window latency (s)", rec_t, series("latency_s"), None))
     fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.0 * len(panels)), sharex=True, squeeze=False)
-    for ax, (label, x, y) in zip(axs[:, 0], panels):
+    for ax, (label, x, y, baseline) in zip(axs[:, 0], panels):
         ax.plot(x, y, ".-")
+        if baseline is not None:
+            ax.plot(x, baseline, "k--", lw=1, label="no-motion baseline")
+            ax.legend(fontsize=7)
         ax.set_ylabel(label, fontsize=8)
         ax.grid(alpha=0.3)
-    if "flow_epe_dynamic" in ev.no_motion:
-        for ax, (label, _, _) in zip(axs[:, 0], panels):
-            if label.startswith("scene-flow"):
-                base = np.array([r.flow_epe_dynamic_no_motion for r in ev.records])
-                ax.plot(rec_t, base, "k--", lw=1, label="no-motion baseline")
-                ax.legend(fontsize=7)
     axs[-1, 0].set_xlabel("time since first window (s)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

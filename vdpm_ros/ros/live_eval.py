@@ -25,6 +25,17 @@ from ..messages.image import depth_to_metres
 from .parameters import NodeParameters
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> str:
+    """SIGTERM (a ROS node then logs its shutdown summary), SIGKILL after ``timeout`` s; returns its output."""
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
 class NodeFailed(RuntimeError):
     """vdpm node exited before the replay; the message is its log."""
 
@@ -140,12 +151,7 @@ def evaluate_live(
         if spin_thread is not None:
             spin_thread.join(5)
         rclpy.try_shutdown()
-        node.terminate()
-        try:
-            log, _ = node.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            log, _ = node.communicate()
+        log = stop_process(node, 20.0)
     summary_line = next((line for line in log.splitlines() if "stopping:" in line), "")
     if summary_line:
         notes.append("node: " + summary_line.split("stopping:", 1)[1].strip())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -95,7 +96,7 @@ def time_token_shortfall(time_tokens: Tensor, target: float = 0.05) -> Tensor:
     t = time_tokens.float()
     spread = (t - t.mean(dim=1, keepdim=True)).pow(2).sum(-1).mean()
     ratio = spread / t.pow(2).sum(-1).mean().clamp_min(1e-12)
-    return torch.relu(torch.log(torch.tensor(target)) - torch.log(ratio.clamp_min(1e-12)))
+    return torch.relu(math.log(target) - torch.log(ratio.clamp_min(1e-12)))
 
 
 def dpm_loss(

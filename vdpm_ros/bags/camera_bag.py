@@ -210,9 +210,12 @@ def count_images(path: str | Path, topics: BagTopics) -> int:
         return sum(c.msgcount for c in reader.connections if c.topic == topics.image)
 
 
-def iter_camera(path: str | Path, topics: BagTopics) -> Iterator[CameraMessage]:
-    """Images (with the latest CameraInfo's K) and depth images, decoded, in bag order; stamps from the headers."""
-    wanted = {t for t in (topics.image, topics.camera_info, topics.depth) if t}
+def iter_camera(path: str | Path, topics: BagTopics, images: bool = True) -> Iterator[CameraMessage]:
+    """Images (with the latest CameraInfo's K) and depth images, decoded, in bag order; stamps from the headers.
+
+    ``images=False`` reads the depth topic alone (no colour image is decoded).
+    """
+    wanted = {t for t in ((topics.image, topics.camera_info) if images else ()) + (topics.depth,) if t}
     k = None
     with _open(Path(path)) as reader:
         conns = [c for c in reader.connections if c.topic in wanted]

@@ -163,12 +163,12 @@ def evaluate_live(
     for stamp in sorted(cap.poses):
         latency = cap.pose_at[stamp] - cap.sent_at[stamp] if stamp in cap.sent_at else float("nan")
         records.append(WindowRecord(stamp_ns=stamp, latency_s=latency))
-    by_stamp = {r.stamp_ns: r for r in records}
-    for msg in iter_camera(path, topics):
-        if msg.kind == "depth":
+    for rec in records:
+        if rec.stamp_ns in cap.depths:
+            depth_matcher.add_prediction(rec, cap.depths[rec.stamp_ns])
+    if topics.depth is not None:  # only the depth topic: the colour images need not be decoded again
+        for msg in iter_camera(path, topics, images=False):
             depth_matcher.add_depth(msg.stamp_ns, msg.array)
-        elif msg.stamp_ns in by_stamp and msg.stamp_ns in cap.depths:
-            depth_matcher.add_prediction(by_stamp[msg.stamp_ns], cap.depths[msg.stamp_ns])
     depth_matcher.finish()
     stamps = np.array(sorted(cap.poses), dtype=np.int64)
     estimate = PoseTrack(stamps, np.stack([cap.poses[s] for s in stamps]) if len(stamps) else np.zeros((0, 4, 4)), "node")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -44,3 +45,22 @@ def wait_for_publisher(executor, subscription, timeout: float = 60.0) -> bool:
         return False
     spin_until(executor, lambda: False, 1.0)
     return True
+
+
+@contextlib.contextmanager
+def driver_node(name: str):
+    """``(node, executor)`` in a private rclpy context, shut down on exit (the node under test runs in another process)."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = rclpy.create_node(name, context=context)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        yield node, executor
+        executor.shutdown()
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)

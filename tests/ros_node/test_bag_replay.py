@@ -6,12 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher
+from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for_publisher
 
 
 def test_replayed_synthetic_bag_reaches_the_node(node_env, tmp_path):
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import PointCloud2
 
@@ -27,23 +25,16 @@ def test_replayed_synthetic_bag_reaches_the_node(node_env, tmp_path):
     node = start_node(env, "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10",
                       "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-r", "image:=/camera/image_raw")  # fmt: skip
     received = []
-    context = rclpy.Context()
-    rclpy.init(context=context)
     try:
-        sub_node = rclpy.create_node("vdpm_test_listener", context=context)
-        sub = sub_node.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=20))
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(sub_node)
-        assert wait_for_publisher(executor, sub), stop(node)  # or the first windows go out before we listen
-        player = subprocess.run([*vdpm, "play", str(bag), "--rate", "2", "--wait-subscribers", "60", "--reliable"], env=env,
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert player.returncode == 0, player.stdout + player.stderr
-        assert "published" in player.stdout
-        spin_until(executor, lambda: len(received) >= 3, 60)
-        executor.shutdown()
-        sub_node.destroy_node()
+        with driver_node("vdpm_test_listener") as (sub_node, executor):
+            sub = sub_node.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=20))
+            assert wait_for_publisher(executor, sub), stop(node)  # or the first windows go out before we listen
+            player = subprocess.run([*vdpm, "play", str(bag), "--rate", "2", "--wait-subscribers", "60", "--reliable"],
+                                    env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert player.returncode == 0, player.stdout + player.stderr
+            assert "published" in player.stdout
+            spin_until(executor, lambda: len(received) >= 3, 60)
     finally:
-        rclpy.shutdown(context=context)
         log = stop(node)
     # Reliable QoS on both sides: a loaded CI machine may lose best-effort frames, and this test is about stamps.
     assert len(received) == 3, log + player.stdout + player.stderr  # 5 frames, windows of 3, stride 1

@@ -10,13 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher
+from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for_publisher
 
 
 @pytest.mark.parametrize("which", ["micro", "embedded"])
 def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which):
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import Image
 
@@ -49,26 +47,19 @@ def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which):
     node = start_node(env, "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10",
                       "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-r", "image:=/camera/image_raw")  # fmt: skip
     masks, depths = {}, {}
-    context = rclpy.Context()
-    rclpy.init(context=context)
     try:
-        listener = rclpy.create_node("vdpm_offline_check", context=context)
-        subs = [
-            listener.create_subscription(Image, "/vdpm/motion_mask", lambda m: masks.update({stamp_to_ns(m.header.stamp): image_to_rgb(image_payload(m))[..., 0]}), QoSProfile(depth=20)),
-            listener.create_subscription(Image, "/vdpm/depth", lambda m: depths.update({stamp_to_ns(m.header.stamp): depth_to_metres(image_payload(m))}), QoSProfile(depth=20)),
-        ]  # fmt: skip
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(listener)
-        assert all(wait_for_publisher(executor, s) for s in subs), stop(node)
-        vdpm = [sys.executable, "-m", "vdpm_ros.cli.main"]
-        player = subprocess.run([*vdpm, "play", str(bag), "--rate", "2", "--reliable", "--wait-subscribers", "60"],
-                                env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert player.returncode == 0, player.stdout + player.stderr
-        spin_until(executor, lambda: len(masks) >= len(expected) and len(depths) >= len(expected), 60)
-        executor.shutdown()
-        listener.destroy_node()
+        with driver_node("vdpm_offline_check") as (listener, executor):
+            subs = [
+                listener.create_subscription(Image, "/vdpm/motion_mask", lambda m: masks.update({stamp_to_ns(m.header.stamp): image_to_rgb(image_payload(m))[..., 0]}), QoSProfile(depth=20)),
+                listener.create_subscription(Image, "/vdpm/depth", lambda m: depths.update({stamp_to_ns(m.header.stamp): depth_to_metres(image_payload(m))}), QoSProfile(depth=20)),
+            ]  # fmt: skip
+            assert all(wait_for_publisher(executor, s) for s in subs), stop(node)
+            vdpm = [sys.executable, "-m", "vdpm_ros.cli.main"]
+            player = subprocess.run([*vdpm, "play", str(bag), "--rate", "2", "--reliable", "--wait-subscribers", "60"],
+                                    env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert player.returncode == 0, player.stdout + player.stderr
+            spin_until(executor, lambda: len(masks) >= len(expected) and len(depths) >= len(expected), 60)
     finally:
-        rclpy.shutdown(context=context)
         log = stop(node)
     assert sorted(masks) == sorted(expected) == sorted(depths), log
     for stamp, (r, depth) in expected.items():

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import torch
-from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
+from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
 
 
 def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import Image, PointCloud2
 
@@ -26,26 +24,19 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
                       "-p", "image_qos:=reliable", "-r", "image:=/onnx_test/image")  # fmt: skip
     seq = generate_sequence(1013, SceneConfig(height=42, width=56, frames=4))
     received = []
-    context = rclpy.Context()
-    rclpy.init(context=context)
     try:
-        driver = rclpy.create_node("vdpm_onnx_test", context=context)
-        sub = driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
-        pub = driver.create_publisher(Image, "/onnx_test/image", QoSProfile(depth=10))  # reliable: counts are exact
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(driver)
-        assert wait_for_subscriber(executor, pub) and wait_for_publisher(executor, sub), stop(node)
-        for i in range(4):
-            p = encode_image(seq.images[i])
-            msg = Image(header=conv.header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
-            msg.data = p.data
-            pub.publish(msg)
-            executor.spin_once(timeout_sec=0.2)
-        spin_until(executor, lambda: len(received) >= 2, 60)
-        executor.shutdown()
-        driver.destroy_node()
+        with driver_node("vdpm_onnx_test") as (driver, executor):
+            sub = driver.create_subscription(PointCloud2, "/vdpm/scene_flow", received.append, QoSProfile(depth=10))
+            pub = driver.create_publisher(Image, "/onnx_test/image", QoSProfile(depth=10))  # reliable: counts are exact
+            assert wait_for_subscriber(executor, pub) and wait_for_publisher(executor, sub), stop(node)
+            for i in range(4):
+                p = encode_image(seq.images[i])
+                msg = Image(header=conv.header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
+                msg.data = p.data
+                pub.publish(msg)
+                executor.spin_once(timeout_sec=0.2)
+            spin_until(executor, lambda: len(received) >= 2, 60)
     finally:
-        rclpy.shutdown(context=context)
         log = stop(node)
     assert "ONNX Runtime" in log, log
     assert len(received) == 2, log

@@ -14,6 +14,7 @@ from vdpm_ros.conformance import compare_to_reference, run_conformance
 from vdpm_ros.export.manifest import ExportManifest, ExportMismatchError
 from vdpm_ros.export.onnx_export import export_onnx
 from vdpm_ros.model import VDPMConfig
+from vdpm_ros.paths import default_model_path
 from vdpm_ros.runtime import EngineUnavailableError, load_engine
 
 ATOL = RTOL = 1e-4  # the fp32 parity tolerance
@@ -43,7 +44,9 @@ def test_manifest_records_the_export(tiny_export, tiny_config):
 
 def test_dynamic_window_size_and_selection_match_pytorch(tiny_export, tiny_model):
     work, _ = tiny_export
-    engine = load_engine(work)
+    loaded = load_engine(work)
+    assert loaded.kind == "onnxruntime" and loaded.device == "cpu" and "56" in loaded.description
+    engine = loaded.model
     for S in (2, 5):
         images = torch.rand(S, 3, 56, 84, generator=torch.Generator().manual_seed(S))
         with torch.no_grad():
@@ -60,7 +63,7 @@ def test_dynamic_window_size_and_selection_match_pytorch(tiny_export, tiny_model
 def test_wrong_image_size_is_a_clear_error(tiny_export):
     work, _ = tiny_export
     with pytest.raises(ExportMismatchError, match="re-export with --height 70 --width 84"):
-        load_engine(work).encode(torch.rand(3, 3, 70, 84))
+        load_engine(work).model.encode(torch.rand(3, 3, 70, 84))
 
 
 def test_damaged_exports_are_refused(tiny_export, tmp_path):
@@ -84,6 +87,31 @@ def test_unavailable_provider_names_what_is_missing(tiny_export):
     work, _ = tiny_export
     with pytest.raises(EngineUnavailableError, match="TensorrtExecutionProvider"):
         load_engine(work, providers=["TensorrtExecutionProvider"])
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        with pytest.raises(EngineUnavailableError, match="onnxruntime-gpu"):
+            load_engine(work, device="cuda")
+        assert load_engine(work, device="auto").device == "cpu"
+
+
+def test_engine_selection_errors_say_what_to_fix(tiny_export, tmp_path):
+    work, _ = tiny_export
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_engine(tmp_path / "missing.safetensors")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        load_engine(work, engine="tensorrt")
+    with pytest.raises(ValueError, match="the pytorch engine needs a checkpoint file"):
+        load_engine(work, engine="pytorch")
+    checkpoint = default_model_path()  # our checkpoints carry their config; the fixture's weights do not
+    loaded = load_engine(checkpoint, device="cpu")
+    assert loaded.kind == "pytorch" and loaded.device == "cpu" and not loaded.decoder_untrained
+    assert f"{sum(p.numel() for p in loaded.model.parameters()):,} parameters" in loaded.description
+    if not torch.cuda.is_available():
+        with pytest.raises(EngineUnavailableError, match="no CUDA device"):
+            load_engine(checkpoint, device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        load_engine(checkpoint, device="gpu")
 
 
 def test_unsupported_export_dtype_is_refused(tiny_model, tmp_path):

@@ -11,7 +11,7 @@ import torch
 from vdpm_ros.model import VDPM, VDPMConfig
 from vdpm_ros.model.checkpoint import load_model
 from vdpm_ros.synth import SceneConfig, generate_sequence
-from vdpm_ros.train.data import example_from_sequence, make_batch
+from vdpm_ros.train.data import batch_stream, example_from_sequence, make_batch
 from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, dpm_loss, motion_regression, time_token_shortfall
 from vdpm_ros.train.trainer import TrainConfig, train
 
@@ -107,6 +107,23 @@ def test_batches_are_deterministic_and_differ_between_steps():
     assert a.images.shape == (2, 3, 3, 28, 42) and a.gt_dynamic.shape == (2, 3, 28, 42, 3)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batch_stream_equals_make_batch_in_step_order_for_any_number_of_workers(workers):
+    # Resuming at step 5 must give the batches an uncut run would have seen at steps 5, 6 and 7.
+    stream = list(batch_stream(5, 8, 2, SCENE, workers=workers))
+    assert len(stream) == 3
+    for step, got in zip(range(5, 8), stream):
+        want = make_batch(step, 2, SCENE)
+        for name, value in vars(want).items():
+            assert torch.equal(getattr(got, name), value), (step, name)
+
+
+def test_cli_uses_no_generator_processes_on_a_small_cpu():
+    from vdpm_ros.cli.train_cmd import default_workers
+
+    assert [default_workers(c) for c in (1, 2, 4, 8, 16, 64)] == [0, 0, 0, 6, 12, 12]
+
+
 def test_overfitting_one_batch_reduces_the_loss(micro_config):
     torch.manual_seed(0)
     model = VDPM(micro_config)
@@ -135,6 +152,15 @@ def test_training_resumes_where_it_stopped(tmp_path, micro_config):
     assert [h["step"] for h in history] == [1, 2, 3, 4]
     model, _ = load_model(resumed.final_model)
     assert model.config == micro_config
+
+
+def test_generator_processes_do_not_change_the_training_run(tmp_path, micro_config):
+    runs = []
+    for workers in (0, 2):
+        cfg = TrainConfig(steps=3, batch_size=1, warmup_steps=1, scene=SCENE, workers=workers)
+        train(micro_config, cfg, tmp_path / str(workers), device="cpu", progress=False)
+        runs.append(json.loads((tmp_path / str(workers) / "history.json").read_text()))
+    assert runs[0] == runs[1]
 
 
 def test_resume_refuses_another_architecture(tmp_path, micro_config):

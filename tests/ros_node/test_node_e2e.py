@@ -31,6 +31,19 @@ def test_missing_model_refuses_to_start_with_a_clear_message(node_env, tmp_path)
     assert "cannot start" in out and "nope.safetensors" in out and "does not exist" in out
 
 
+def test_an_engine_or_device_that_is_not_there_refuses_to_start_with_a_clear_message(node_env):
+    env, model_path = node_env
+    proc = start_node(env, "-p", f"model_path:={model_path}", "-p", "engine:=onnxruntime")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "cannot start" in out and "engine='onnxruntime'" in out and "manifest.json" in out
+    import torch
+
+    if not torch.cuda.is_available():
+        proc = start_node(env, "-p", f"model_path:={model_path}", "-p", "device:=cuda")
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and "no CUDA device" in out
+
+
 def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray

@@ -23,10 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _model(spec: str):
+def _model(spec: str, device: str):
     import torch
-
-    from pathlib import Path
 
     from ..model import VDPM
     from ..model.presets import PRESETS, preset
@@ -35,14 +33,14 @@ def _model(spec: str):
     if spec in PRESETS:
         torch.manual_seed(0)
         return VDPM(preset(spec)), f"preset {spec} (random weights)"
-    engine = load_engine(spec, "auto")  # ONNX Runtime for an export directory, PyTorch for a checkpoint
-    return engine, f"ONNX export {spec} (ONNX Runtime, CPU)" if Path(spec).is_dir() else spec
+    loaded = load_engine(spec, "auto", device=device)  # ONNX Runtime for an export directory, PyTorch for a checkpoint
+    return loaded.model, loaded.description
 
 
 def run(args: argparse.Namespace) -> int:
     from ..benchmark import BenchConfig, format_table, run_benchmark, run_pipeline_benchmark
 
-    model, source = _model(args.model)
+    model, source = _model(args.model, args.device)
     if args.pipeline:
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup)
         print(f"model: {source}; WindowProcessor.process, {args.frames} frames {args.raw_size[1]}x{args.raw_size[0]}, stride 1, {args.repeats} runs")

@@ -46,7 +46,7 @@ def _load(path: Path | None, device: str):
     path = path or default_model_path()
     if path is None:
         raise FileNotFoundError("no --model given and no embedded default model in models/")
-    return load_engine(path, "auto", device=device), path  # ONNX Runtime for an export directory
+    return load_engine(path, "auto", device=device).model, path  # ONNX Runtime for an export directory
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 
@@ -24,11 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=None, help="stop (and save) after this much wall time")
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes generating scenes ahead of the step (default: none with 4 or fewer cores, "
+                        "else cores - 2, at most 12); the batches do not depend on it")
     p.add_argument("--motion-weight", type=float, default=1.0,
                    help="weight of the motion term that makes a small model use the target time (0 = official objective)")
     p.add_argument("--time-token-weight", type=float, default=0.0,
                    help="weight of the term that keeps the frames' time tokens apart (0 = official objective)")
     p.set_defaults(run=run)
+
+
+def default_workers(cores: int) -> int:
+    """On a small CPU the generator would only take cores from the training step itself."""
+    return 0 if cores <= 4 else min(12, cores - 2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import TrainConfig, train
 
     scene = SceneConfig(height=args.size[0], width=args.size[1], frames=args.frames)
+    workers = default_workers(os.cpu_count() or 1) if args.workers is None else args.workers
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene,
+        workers=workers,
         loss=LossConfig(motion_weight=args.motion_weight, time_token_weight=args.time_token_weight),
     )
     result = train(preset(args.preset), cfg, args.out, device=args.device, max_minutes=args.minutes)

@@ -43,10 +43,10 @@ class ModelLoadError(RuntimeError):
 
 
 def _load_model(params: NodeParameters, logger):
-    import torch
-
-    from ..model.checkpoint import CheckpointError, load_model
+    from ..export.manifest import ExportMismatchError
+    from ..model.checkpoint import CheckpointError
     from ..paths import default_model_caveat, default_model_path
+    from ..runtime import EngineUnavailableError, load_engine
 
     path = Path(params.model_path) if params.model_path else default_model_path()
     if path is None:
@@ -56,30 +56,14 @@ def _load_model(params: NodeParameters, logger):
         )
     if not params.model_path:
         logger.warning(default_model_caveat(path))
-    device = params.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device={device!r} but this PyTorch has no CUDA device; use device:=cpu or auto")
-    if path.is_dir():  # an ONNX export (vdpm export): same streaming API through ONNX Runtime
-        from ..export.manifest import ExportMismatchError
-        from ..runtime import EngineUnavailableError, load_engine
-
-        try:
-            engine = load_engine(path, "onnxruntime")
-        except (ExportMismatchError, EngineUnavailableError) as exc:
-            raise ModelLoadError(str(exc)) from exc
-        logger.info(f"loaded ONNX export {path} for {engine.image_hw[1]}x{engine.image_hw[0]} network inputs (ONNX Runtime, CPU)")
-        return engine
     try:
-        model, report = load_model(path, device=device, allow_untrained_decoder=params.allow_vggt)
-    except CheckpointError as exc:
-        raise ModelLoadError(str(exc)) from exc
-    n = sum(p.numel() for p in model.parameters())
-    logger.info(f"loaded {path} ({n:,} parameters) on {device}")
-    if report.decoder_untrained:
+        loaded = load_engine(path, params.engine, params.device, allow_untrained_decoder=params.allow_vggt)
+    except (CheckpointError, ExportMismatchError, EngineUnavailableError, FileNotFoundError, ValueError) as exc:
+        raise ModelLoadError(f"model_path={str(path)!r}, engine={params.engine!r}, device={params.device!r}: {exc}") from exc
+    logger.info(f"loaded {loaded.description}")
+    if loaded.decoder_untrained:
         logger.warning("VGGT checkpoint: the decoder is untrained, scene flow and motion masks are meaningless")
-    return model
+    return loaded.model
 
 
 class VdpmNode(Node):

@@ -19,6 +19,7 @@ def _p(default: Any, description: str, **extra: Any) -> Any:
 class NodeParameters:
     # --- model ---
     model_path: str = _p("", "checkpoint (.safetensors or official model.pt) or an ONNX export directory (vdpm export); empty = the embedded default model")
+    engine: str = _p("auto", "auto (ONNX Runtime for an export directory, else PyTorch), pytorch or onnxruntime", choices=("auto", "pytorch", "onnxruntime"))
     device: str = _p("auto", "auto (cuda if available), cpu, cuda, cuda:N")
     allow_vggt: bool = _p(False, "accept a plain VGGT checkpoint (decoder untrained: flow and masks are meaningless)")
     # --- windowing ---

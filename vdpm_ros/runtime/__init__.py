@@ -4,6 +4,6 @@
 of them because they only use that API.
 """
 
-from .engine import ENGINES, EngineUnavailableError, load_engine
+from .engine import ENGINES, EngineUnavailableError, LoadedEngine, load_engine, resolve_device
 
-__all__ = ["ENGINES", "EngineUnavailableError", "load_engine"]
+__all__ = ["ENGINES", "EngineUnavailableError", "LoadedEngine", "load_engine", "resolve_device"]

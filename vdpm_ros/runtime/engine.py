@@ -1,7 +1,12 @@
-"""Engine selection: ``pytorch`` (a checkpoint), ``onnxruntime`` (an export directory), ``auto``."""
+"""Engine selection: ``pytorch`` (a checkpoint), ``onnxruntime`` (an export directory), ``auto``.
+
+Everything that runs a model (the node, ``vdpm eval``, ``vdpm bench``, ``vdpm conformance``) loads it
+here, so a model path, an engine name and a device mean the same thing everywhere.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,25 +14,100 @@ ENGINES = ("auto", "pytorch", "onnxruntime")
 
 
 class EngineUnavailableError(RuntimeError):
-    """The requested engine or execution provider is not installed or cannot run here."""
+    """The requested engine, device or execution provider is not installed or cannot run here."""
 
 
-def load_engine(path: str | Path, engine: str = "auto", device: str = "cpu", providers: list[str] | None = None) -> Any:
-    """An object with the VDPM streaming API for ``path``.
+@dataclass(frozen=True)
+class LoadedEngine:
+    """Attributes:
+    model: the streaming API (``encode``, ``cameras``, ``decode``, ...): a ``VDPM`` or an ``OnnxRuntimeEngine``.
+    kind: ``pytorch`` or ``onnxruntime``.
+    device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
+    description: one line for logs: what was loaded and how.
+    decoder_untrained: a plain VGGT checkpoint was accepted; flow and motion masks are meaningless.
+    """
 
-    ``auto`` uses ONNX Runtime for an export directory (it has a manifest.json) and PyTorch for a checkpoint file.
+    model: Any
+    kind: str
+    device: str
+    description: str
+    decoder_untrained: bool = False
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``; a CUDA device that is not there is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineUnavailableError(f"device {device!r} was asked for but this PyTorch sees no CUDA device; use cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return device
+
+
+def _ort_providers(device: str) -> list:
+    """ONNX Runtime providers for a device name (``auto`` takes CUDA when the installed build has it)."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "auto":
+        device = "cuda" if "CUDAExecutionProvider" in available else "cpu"
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        device_id = int(device.split(":")[1]) if ":" in device else 0
+        if "CUDAExecutionProvider" not in available:
+            raise EngineUnavailableError(
+                f"device {device!r} needs ONNX Runtime's CUDAExecutionProvider (pip install onnxruntime-gpu); "
+                f"this build has {available}"
+            )
+        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+    raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+
+
+def load_engine(
+    path: str | Path,
+    engine: str = "auto",
+    device: str = "auto",
+    providers: list | None = None,
+    allow_untrained_decoder: bool = False,
+) -> LoadedEngine:
+    """The model at ``path`` behind the streaming API.
+
+    ``auto`` uses ONNX Runtime for an export directory (it has a manifest.json) and PyTorch for a
+    checkpoint file. ``providers`` overrides the ONNX Runtime providers chosen from ``device``.
+
+    Raises:
+        EngineUnavailableError: the engine, device or provider is missing here.
+        ExportMismatchError / CheckpointError: the files are not what this version can load.
+        FileNotFoundError, ValueError: a wrong path or argument.
     """
     path = Path(path)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: give a checkpoint file or a `vdpm export` directory")
     if engine == "auto":
         engine = "onnxruntime" if path.is_dir() else "pytorch"
     if engine == "onnxruntime":
         from .onnxruntime_engine import OnnxRuntimeEngine
 
-        return OnnxRuntimeEngine(path, providers=providers)
+        try:
+            chosen = providers or _ort_providers(device)
+        except ImportError as exc:
+            raise EngineUnavailableError("onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
+        model = OnnxRuntimeEngine(path, providers=chosen)
+        names = [p[0] if isinstance(p, tuple) else p for p in chosen]
+        on = "cuda" if "CUDAExecutionProvider" in names[:1] else "cpu"
+        h, w = model.image_hw
+        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {names[0]})")
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
     from ..model.checkpoint import load_model
 
-    return load_model(path, device=device)[0]
+    on = resolve_device(device)
+    model, report = load_model(path, device=on, allow_untrained_decoder=allow_untrained_decoder)
+    n = sum(p.numel() for p in model.parameters())
+    return LoadedEngine(model, "pytorch", on, f"{path} ({n:,} parameters, PyTorch on {on})", report.decoder_untrained)

@@ -40,7 +40,7 @@ class OrtWindowState:
 
 
 class OnnxRuntimeEngine:
-    def __init__(self, export_dir: str | Path, providers: list[str] | None = None) -> None:
+    def __init__(self, export_dir: str | Path, providers: list | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -49,7 +49,8 @@ class OnnxRuntimeEngine:
         self.config = VDPMConfig.from_dict(self.manifest.model_config)
         available = ort.get_available_providers()
         providers = providers or ["CPUExecutionProvider"]
-        missing = [p for p in providers if p not in available]
+        # A provider is a name or (name, options), as ONNX Runtime takes them.
+        missing = [name for name in (p[0] if isinstance(p, tuple) else p for p in providers) if name not in available]
         if missing:
             raise EngineUnavailableError(f"ONNX Runtime execution provider(s) {missing} unavailable here; available: {available}")
         if self.manifest.dtype != "fp32":

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ..model import VDPM, VDPMConfig
 from ..model.checkpoint import save_checkpoint
 from ..synth import SceneConfig
-from .data import TRAIN_SEED_OFFSET, make_batch
+from .data import TRAIN_SEED_OFFSET, batch_stream
 from .loss import LossConfig, dpm_loss
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class TrainConfig:
     seed_offset: first training scene seed (evaluation seeds lie below it).
     freeze_patch_embed: keep the DINOv2 patch embedding fixed, as the official fine-tuning does
         (right when starting from pretrained weights, wrong when training from scratch).
+    workers: processes that generate scenes ahead of the training step (0 = in the training process).
+        The batches are the same for any number; only the speed changes.
     """
 
     steps: int = 1000
@@ -46,12 +48,15 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed_offset: int = TRAIN_SEED_OFFSET
     freeze_patch_embed: bool = False
+    workers: int = 0
     scene: SceneConfig = field(default_factory=SceneConfig)
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError("steps and batch_size must be >= 1")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
         if self.scene.height % 14 or self.scene.width % 14:
             raise ValueError(f"scene size {self.scene.height}x{self.scene.width} must be a multiple of the patch size 14")
 
@@ -133,11 +138,13 @@ def train(
     last: dict[str, float] = {}
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
+    batches = iter(batch_stream(step, cfg.steps, cfg.batch_size, cfg.scene, cfg.seed_offset, cfg.workers,
+                                pin_memory=device.startswith("cuda")))
     try:
         while step < cfg.steps:
             if max_minutes is not None and time.monotonic() - start > 60 * max_minutes:
                 break
-            batch = make_batch(step, cfg.batch_size, cfg.scene, cfg.seed_offset).to(device)
+            batch = next(batches).to(device)
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(step, cfg)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
@@ -159,6 +166,7 @@ def train(
                 _save_state(state_path, model, optimiser, step, history)
     finally:
         bar.close()
+        del batches  # stops the generator processes before the final save
     _save_state(state_path, model, optimiser, step, history)
     (out_dir / "history.json").write_text(json.dumps(history))
     final = None

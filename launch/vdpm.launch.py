@@ -18,7 +18,8 @@ def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("vdpm_ros")
     args = [
         DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "vdpm.yaml"), description="YAML with all vdpm_node parameters"),
-        DeclareLaunchArgument("model_path", default_value="", description="checkpoint; empty = embedded default model"),
+        DeclareLaunchArgument("model_path", default_value="", description="checkpoint or ONNX export directory; empty = embedded default model"),
+        DeclareLaunchArgument("engine", default_value="auto", description="auto, pytorch or onnxruntime"),
         DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="camera topic; with image_transport compressed, <image_topic>/compressed is used"),
         DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info", description="optional CameraInfo input"),
         DeclareLaunchArgument("depth_topic", default_value="/camera/depth/image_raw", description="aligned depth, used when scale_mode is depth"),
@@ -37,6 +38,7 @@ def generate_launch_description() -> LaunchDescription:
             LaunchConfiguration("params_file"),
             {
                 "model_path": ParameterValue(LaunchConfiguration("model_path"), value_type=str),
+                "engine": ParameterValue(LaunchConfiguration("engine"), value_type=str),
                 "window_size": ParameterValue(LaunchConfiguration("window_size"), value_type=int),
                 "device": ParameterValue(LaunchConfiguration("device"), value_type=str),
                 "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool),

@@ -45,6 +45,16 @@ def test_oracle_on_a_synthetic_bag_has_no_error_and_beats_the_baseline(seq, synt
     assert len(ev.snapshots) == 3 and ev.snapshots[0].gt_motion_mask.any()
 
 
+def test_skipped_frames_are_scored_against_the_frames_the_window_really_holds(seq, synth_bag):
+    # min_frame_interval 0.15 s at 10 fps keeps every other frame: the window's previous frame is two
+    # bag frames back, and the ground truth must be taken there too.
+    config = PipelineConfig(window_size=3, min_frame_interval_s=0.15)
+    ev = evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), synth_bag, config, BagEvalOptions(protocol_frames=0), progress=False)
+    assert ev.windows == 3  # frames 0 2 4 6 8 -> windows ending at 4, 6, 8
+    m = ev.metrics
+    assert m["flow_epe_dynamic"] < 1e-4 < ev.no_motion["flow_epe_dynamic"] and m["motion_iou"] > 0.99
+
+
 def _embedded_model():
     from vdpm_ros.model.checkpoint import load_model
     from vdpm_ros.paths import default_model_path

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -145,25 +145,30 @@ def _synthetic(path: Path, topics: BagTopics):
 
 
 def synthetic_frame_errors(
-    output: PipelineOutput, seq, index: int, motion_threshold: float
+    output: PipelineOutput, seq, window: Sequence[int], motion_threshold: float
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Scene flow and motion mask of a window's latest frame against exact ground truth.
 
-    ``index`` is the latest frame's index in ``seq``. Predicted lengths are brought to metres with the
-    frame's median depth ratio (the model has no metric scale). Returns (flow EPE on moving pixels in metres
-    per frame interval, the no-motion baseline's, the predicted and the ground-truth motion masks ``[H, W]``).
+    ``window`` holds the indices in ``seq`` of the window's frames (skipped frames leave gaps). Predicted
+    lengths are brought to metres with the frame's median depth ratio (the model has no metric scale).
+    Returns (flow EPE on moving pixels in metres over the window's last frame interval, the no-motion
+    baseline's, the predicted and the ground-truth motion masks ``[H, W]``).
     """
     r = output.result
+    first, prev, index = window[0], window[-2], window[-1]
     rot = seq.extrinsics[index, :, :3].astype(np.float64)
-    gt_disp = (seq.pointmaps[index, index] - seq.pointmaps[index - 1, index]).astype(np.float64) @ rot.T  # camera frame
+    now = seq.pointmaps[index, index].astype(np.float64)
+    gt_disp = (now - seq.pointmaps[prev, index]) @ rot.T  # camera frame
     valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
     if not valid.any() or r.scene_flow_camera is None:
         empty = np.zeros(r.valid.shape, bool)
         return float("nan"), float("nan"), empty, empty
     scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
-    # The ground-truth mask uses the pipeline's rule (displacement above a fraction of the scene scale).
-    gt_moving = valid & (np.linalg.norm(gt_disp, axis=-1) > r.scene_scale * scale * motion_threshold)
+    # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
+    # frame above a fraction of the scene scale.
+    moved = np.maximum(np.linalg.norm(gt_disp, axis=-1), np.linalg.norm(now - seq.pointmaps[first, index], axis=-1))
+    gt_moving = valid & (moved > r.scene_scale * scale * motion_threshold)
     epe = end_point_error(pred_disp, gt_disp, gt_moving)
     base = end_point_error(np.zeros_like(gt_disp), gt_disp, gt_moving)
     return epe, base, r.dynamic & valid, gt_moving
@@ -271,15 +276,15 @@ def evaluate_bag(
         r = out.result
         rec = WindowRecord(stamp_ns=r.latest_stamp_ns, latency_s=r.timings.total_s)
         gt_depth, gt_mask, flow_speed = None, None, None
-        index = None
+        window = None
         if synth_stamps is not None:
-            hits = np.nonzero(synth_stamps == r.latest_stamp_ns)[0]
-            index = int(hits[0]) if len(hits) else None
-        if index is not None:
-            gt_depth = seq.depth[index]
-            if index > 0 and r.scene_flow_camera is not None:
+            hits = [np.nonzero(synth_stamps == s)[0] for s in r.stamps_ns]
+            window = [int(h[0]) for h in hits] if all(len(h) for h in hits) else None
+        if window is not None:
+            gt_depth = seq.depth[window[-1]]
+            if len(window) > 1 and r.scene_flow_camera is not None:
                 rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, pred_mask, gt_mask = synthetic_frame_errors(
-                    out, seq, index, config.motion_threshold
+                    out, seq, window, config.motion_threshold
                 )
                 rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
         else:

@@ -40,15 +40,17 @@ class PipelineConfig:
         confidence_percentile: points whose confidence is below this percentile of the latest frame's
             confidences are left out of the cloud (50 = the official demo's threshold).
         motion_threshold: a pixel is dynamic when its point moves by more than this times the scene
-            scale (mean distance of the latest frame's points to the window's frame-0 camera) between
-            the previous and the latest frame. 0.025 is the official demo's value.
+            scale (mean distance of the latest frame's points to the window's frame-0 camera) within
+            the window: from the window's first frame or from the previous frame to the latest. 0.025
+            is the official demo's value, which it applies to the largest displacement over the clip;
+            a single frame interval would make the mask depend on the frame rate.
         scale_mode: "none" (model units), "fixed" (model units times ``fixed_scale``) or "depth"
             (metres from an aligned depth image: median ratio of sensor to predicted depth).
         fixed_scale: factor for ``scale_mode="fixed"``, from model units to metres.
         depth_scale_min_pixels: fewest valid (sensor and prediction) pixels for a depth-scale estimate;
             below it the previous window's factor is reused.
-        decode_previous_time: decode P_{S-1}(t_{S-2}) too (needed for scene flow, motion mask and
-            optical flow); False halves the decoding work and leaves those outputs empty.
+        decode_previous_time: decode P_{S-1}(t_{S-2}) and P_{S-1}(t_0) too (needed for scene flow,
+            motion mask and optical flow); False decodes only t_{S-1} and leaves those outputs empty.
         precision: dtype of the backbone and decoder ("bfloat16"/"float16" run under autocast; the
             heads always run in float32).
         max_queue: windows waiting for the inference worker; when full the oldest is dropped.

@@ -154,7 +154,8 @@ class WindowProcessor:
             cams = self.model.cameras(state)
             self._sync()
             t_cam = time.perf_counter()
-            times = [prev, last] if cfg.decode_previous_time else [last]
+            # t_0 only serves the motion mask (displacement over the window); for S = 2 it is t_prev.
+            times = sorted({0, prev, last}) if cfg.decode_previous_time else [last]
             with self._autocast():
                 dyn = self.model.decode(state, target_times=times, frames=[last])
                 own = self.model.time_variant(state, frames=anchor_idx) if anchor_idx else None
@@ -210,6 +211,10 @@ class WindowProcessor:
 
         extrinsics, k_net = pose_encoding_to_cameras(pose_enc.float(), net_hw)
         k_net_np = k_net.double().cpu().numpy()
+        # VGGT puts the principal point at (W/2, H/2): the image centre with the origin at the image's
+        # corner. Our pixel coordinates (and OpenCV's, and the synthetic ground truth's) put pixel
+        # centres at integers, where the image centre is ((W-1)/2, (H-1)/2).
+        k_net_np[:, :2, 2] -= 0.5
         with np.errstate(invalid="ignore", over="ignore"):
             # A degenerate predicted FoV (an untrained head) gives inf focal lengths; they come out as inf/NaN, not a warning per window.
             k_raw = np.stack([transforms[i].intrinsics_to_raw(k_net_np[i]) for i in range(S)])
@@ -238,10 +243,13 @@ class WindowProcessor:
         dynamic_net = torch.zeros_like(net_valid)
         if cfg.decode_previous_time:
             before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
-            dynamic_net = motion_mask(now_net - before_net, scene_scale, cfg.motion_threshold) & net_valid
+            first_net = dyn.at(0, last)[0][0].float()
+            moves = torch.stack([now_net - first_net, now_net - before_net])
+            dynamic_net = motion_mask(moves, scene_scale, cfg.motion_threshold).any(0) & net_valid
             before = sample_to_raw(before_net, sampling)
             displacement = points - before
-            dynamic = motion_mask(displacement, scene_scale, cfg.motion_threshold) & valid
+            moves = torch.stack([points - sample_to_raw(first_net, sampling), displacement])
+            dynamic = motion_mask(moves, scene_scale, cfg.motion_threshold).any(0) & valid
             dt = (frames[last].stamp_ns - frames[prev].stamp_ns) * 1e-9
             flow = displacement * (scale / dt)
             flow_cam = rotate(flow, extrinsics[last])

@@ -111,15 +111,17 @@ class WindowResult:
             frame, NaN where invalid. This is object motion only: the camera's own motion is not in it.
         scene_flow_camera: ``[H, W, 3]`` float32 the same vectors in the latest camera frame.
         flow_confidence: ``[H, W]`` float32 min of the two maps' confidences, 0 where invalid.
-        dynamic: ``[H, W]`` bool, displacement > motion_threshold * scene_scale (False where invalid).
+        dynamic: ``[H, W]`` bool, the point moves by more than motion_threshold * scene_scale from t_0 or
+            from t_{S-2} to t_{S-1} (False where invalid).
         motion_mask: ``[H, W]`` uint8, 255 where ``dynamic``, else 0.
         optical_flow: ``[H, W, 2]`` float32 pixels: where the pixel's point was in the previous image
             (P_{S-1}(t_{S-2}) projected with camera S-2) minus the pixel; NaN where invalid.
 
     Cameras of all S frames:
         extrinsics: ``[S, 3, 4]`` float64 camera-from-world (window frame), translations in ``units``.
-        intrinsics: ``[S, 3, 3]`` float64 K on each frame's raw image (principal point from the model's
-            (W/2, H/2) network convention mapped to raw pixels).
+        intrinsics: ``[S, 3, 3]`` float64 K on each frame's raw image, pixel centres at integer
+            coordinates (OpenCV): the model's principal point, the network image's centre, becomes
+            ((W-1)/2, (H-1)/2) of the network image before it is mapped to raw pixels.
 
     Other:
         anchors: own-time maps for stitching (the latest frame first, then any requested ones).

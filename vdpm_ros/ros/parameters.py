@@ -32,7 +32,7 @@ class NodeParameters:
     precision: str = _p("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=("float32", "bfloat16", "float16"))
     # --- outputs ---
     confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
-    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera", min=1e-6)
+    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest", min=1e-6)
     scale_mode: str = _p("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=("none", "fixed", "depth"))
     fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
     stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")

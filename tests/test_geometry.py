@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import torch
 
 from vdpm_ros.geometry import cameras_to_pose_encoding, mat_to_quat, pose_encoding_to_cameras, quat_to_mat
@@ -61,3 +63,24 @@ def test_pose_encoding_round_trip_and_intrinsics_layout():
     expected = enc.clone()
     expected[..., 3:7] = torch.where(enc[..., 6:7] < 0, -enc[..., 3:7], enc[..., 3:7])
     torch.testing.assert_close(back, expected, atol=2e-6, rtol=0)
+
+
+def test_body_twist_recovers_a_constant_velocity_in_the_later_body_frame():
+    from scipy.spatial.transform import Rotation
+
+    from vdpm_ros.geometry.poses import body_twist
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        before = np.eye(4)
+        before[:3, :3] = Rotation.random(random_state=int(rng.integers(1 << 30))).as_matrix()
+        before[:3, 3] = rng.normal(size=3)
+        linear, angular, dt = rng.normal(size=3), rng.normal(size=3), 0.1
+        after = np.eye(4)
+        after[:3, :3] = before[:3, :3] @ Rotation.from_rotvec(angular * dt).as_matrix()
+        after[:3, 3] = before[:3, 3] + after[:3, :3] @ linear * dt
+        got_linear, got_angular = body_twist(before, after, dt)
+        np.testing.assert_allclose(got_linear, linear, atol=1e-9)
+        np.testing.assert_allclose(got_angular, angular, atol=1e-9)
+    with pytest.raises(ValueError, match="dt_s must be positive"):
+        body_twist(before, after, 0.0)

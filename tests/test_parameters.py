@@ -16,7 +16,7 @@ def _yaml_values() -> dict:
     import yaml
 
     data = yaml.safe_load((REPO / "config" / "vdpm.yaml").read_text())
-    return data["vdpm_node"]["ros__parameters"]
+    return data["/**"]["ros__parameters"]
 
 
 def test_yaml_equals_the_declared_defaults():
@@ -50,17 +50,34 @@ def test_bad_values_are_refused_with_the_name(values, message):
 
 
 def test_launch_file_overrides_only_declared_parameters_and_runs_vdpm_node():
+    from vdpm_ros.ros.launch_args import OVERRIDABLE
+
     tree = ast.parse((REPO / "launch" / "vdpm.launch.py").read_text())
-    overrides = [
-        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    ]
-    declared = set(NodeParameters.defaults()) | {"use_sim_time"}
-    dict_keys = {
-        k.value for node in ast.walk(tree) if isinstance(node, ast.Dict) for k in node.keys if isinstance(k, ast.Constant)
-    }
-    assert dict_keys <= declared, dict_keys - declared
-    assert "vdpm_node" in overrides and "vdpm_ros" in overrides
-    assert {"image", "image/compressed", "camera_info", "depth"} <= set(overrides)
+    strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert "vdpm_node" in strings and "vdpm_ros" in strings
+    assert {"image", "image/compressed", "camera_info", "depth"} <= set(strings)
+    # Each overriding argument is declared with an empty default, so an unset argument never replaces params_file.
+    declared_args = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DeclareLaunchArgument":
+            default = next(k.value for k in node.keywords if k.arg == "default_value")
+            declared_args[node.args[0].value] = default.value if isinstance(default, ast.Constant) else None
+    assert all(declared_args.get(name) == "" for name in OVERRIDABLE), declared_args
+    defaults = NodeParameters.defaults()
+    for name, kind in OVERRIDABLE.items():
+        assert name == "use_sim_time" and kind is bool or type(defaults[name]) is kind, name
+
+
+def test_launch_arguments_override_the_params_file_only_when_given():
+    from vdpm_ros.ros.launch_args import parameter_overrides
+
+    assert parameter_overrides({"model_path": "", "window_size": "", "use_sim_time": ""}) == {}
+    assert parameter_overrides({"model_path": "/m.pt", "window_size": "8", "use_sim_time": "True", "engine": "onnxruntime"}) == {
+        "model_path": "/m.pt", "engine": "onnxruntime", "window_size": 8, "use_sim_time": True}
+    with pytest.raises(ValueError, match="window_size:='five' must be an integer"):
+        parameter_overrides({"window_size": "five"})
+    with pytest.raises(ValueError, match="use_sim_time:='yes' must be true or false"):
+        parameter_overrides({"use_sim_time": "yes"})
 
 
 def test_params_file_is_read_without_ros(tmp_path):

@@ -198,7 +198,7 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
     cloud = unpack_cloud(CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in m.fields), m.point_step), m.data, m.height, m.width)
     expected = published_arrays(outputs[-1]).cloud
     np.testing.assert_array_equal(cloud["x"].reshape(-1), expected["x"])
-    assert m.header.frame_id == "odom" and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec == outputs[-1].result.latest_stamp_ns
+    assert m.header.frame_id == "vdpm_odom" and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec == outputs[-1].result.latest_stamp_ns
 
 
 class StillOracle(OracleModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from pipeline_oracle import ORACLE_IMG, OracleModel, frames_of
 
 from vdpm_ros.pipeline import MetricScaleError, PipelineConfig, StreamingPipeline
@@ -103,3 +104,27 @@ def test_offline_pipeline_matches_the_streaming_one(seq_long):
     np.testing.assert_array_equal(offline.trajectory()[1], stream_poses)
     for a, b in zip(outputs, streamed):
         np.testing.assert_array_equal(a.result.points, b.result.points)
+
+
+def test_published_twist_is_the_latest_cameras_velocity_in_its_own_frame(seq_long):
+    """With exact cameras the odometry twist equals the ground-truth camera motion over the last frame interval."""
+    from vdpm_ros.geometry.poses import world_from_camera
+    from vdpm_ros.pipeline import OfflinePipeline
+    from vdpm_ros.pipeline.published import published_arrays
+
+    offline = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), PipelineConfig(preprocess_mode="pad", window_size=4))
+    outputs = [o for o in (offline.push(f) for f in frames_of(seq_long)) if o is not None]
+    gt = world_from_camera(seq_long.extrinsics)  # the odometry frame is the first camera's, as in the sequence
+    dt = seq_long.timestamps[1] - seq_long.timestamps[0]
+    for k, out in enumerate(outputs):
+        i = k + 3  # index of the window's latest frame
+        linear, angular = published_arrays(out).twist
+        want = gt[i, :3, :3].T @ (gt[i, :3, 3] - gt[i - 1, :3, 3]) / dt
+        np.testing.assert_allclose(linear, want, atol=1e-4)
+        assert np.linalg.norm(want) > 0.1  # the camera moves: the check is not 0 == 0
+        rel = gt[i - 1, :3, :3].T @ gt[i, :3, :3]
+        angle = np.arccos(np.clip((np.trace(rel) - 1) / 2, -1, 1))
+        assert np.linalg.norm(angular) == pytest.approx(angle / dt, abs=1e-3)
+    off = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), PipelineConfig(preprocess_mode="pad", window_size=4, stitch=False))
+    out = next(o for o in (off.push(f) for f in frames_of(seq_long)) if o is not None)
+    assert published_arrays(out).twist is None

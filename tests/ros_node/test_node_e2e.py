@@ -148,7 +148,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
             assert conv.stamp_to_ns(msg.header.stamp) in window_stamps, topic  # stamped with the source frame
 
     pts = received["/vdpm/points"][-1]
-    assert pts.header.frame_id == "odom" and pts.height == 1 and 0 < pts.width <= RAW_H * RAW_W
+    assert pts.header.frame_id == "vdpm_odom" and pts.height == 1 and 0 < pts.width <= RAW_H * RAW_W
     assert [f.name for f in pts.fields] == ["x", "y", "z", "rgb", "confidence"]
 
     flow = received["/vdpm/scene_flow"][-1]
@@ -175,13 +175,18 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     assert (info.height, info.width) == (RAW_H, RAW_W) and info.k[8] == 1.0 and info.k[0] > 0
 
     path = received["/vdpm/path"][-1]
-    assert path.header.frame_id == "odom" and len(path.poses) == FRAMES  # every frame of the stitched trajectory
+    assert path.header.frame_id == "vdpm_odom" and len(path.poses) == FRAMES  # every frame of the stitched trajectory
     assert [conv.stamp_to_ns(p.header.stamp) for p in path.poses] == stamps
     tf = received["/tf"][-1].transforms[0]
-    assert (tf.header.frame_id, tf.child_frame_id) == ("odom", CAMERA_FRAME)
+    assert (tf.header.frame_id, tf.child_frame_id) == ("vdpm_odom", CAMERA_FRAME)
     pose = next(m for m in received["/vdpm/camera_pose"] if m.header.stamp == tf.header.stamp).pose
     assert (tf.transform.translation.x, tf.transform.rotation.w) == (pose.position.x, pose.orientation.w)
     odom = received["/vdpm/odometry"][-1]
     assert odom.child_frame_id == CAMERA_FRAME
     q = odom.pose.pose.orientation
     assert abs(q.x**2 + q.y**2 + q.z**2 + q.w**2 - 1) < 1e-6
+    assert np.diag(np.reshape(odom.pose.covariance, (6, 6))).tolist() == [1.0] * 6  # odometry_variance, not a claim of certainty
+    assert np.diag(np.reshape(odom.twist.covariance, (6, 6))).tolist() == [1.0] * 6
+    # The twist's value is checked against exact cameras in tests/pipeline (published twist); here it must arrive.
+    v = odom.twist.twist.linear
+    assert np.isfinite([v.x, v.y, v.z]).all() and (v.x, v.y, v.z) != (0.0, 0.0, 0.0)

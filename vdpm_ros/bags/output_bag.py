@@ -75,15 +75,18 @@ class OutputBagWriter:
         self._put(p.camera_info_topic, stamp, m.camera_info(r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
         pose = m.pose(a.pose)
         self._put(p.camera_pose_topic, stamp, T["geometry_msgs/msg/PoseStamped"](header=frame_hdr, pose=pose))
-        zero = T["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.0)
-        odom = T["nav_msgs/msg/Odometry"](
-            header=frame_hdr, child_frame_id=self.camera_frame,
-            pose=T["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=np.zeros(36)),
-            twist=T["geometry_msgs/msg/TwistWithCovariance"](twist=T["geometry_msgs/msg/Twist"](linear=zero, angular=zero),
-                                                             covariance=np.zeros(36)),
-        )  # fmt: skip
-        self._put(p.odometry_topic, stamp, odom)
-        if a.in_odom:
+        if a.in_odom:  # as the node: no odometry without stitching
+            vec = T["geometry_msgs/msg/Vector3"]
+            linear, angular = a.twist if a.twist is not None else (np.zeros(3), np.zeros(3))
+            covariance = np.diag(np.full(6, float(p.odometry_variance))).reshape(-1)
+            odom = T["nav_msgs/msg/Odometry"](
+                header=frame_hdr, child_frame_id=self.camera_frame,
+                pose=T["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=covariance),
+                twist=T["geometry_msgs/msg/TwistWithCovariance"](
+                    twist=T["geometry_msgs/msg/Twist"](linear=vec(*map(float, linear)), angular=vec(*map(float, angular))),
+                    covariance=covariance),
+            )  # fmt: skip
+            self._put(p.odometry_topic, stamp, odom)
             translation = T["geometry_msgs/msg/Vector3"](x=pose.position.x, y=pose.position.y, z=pose.position.z)
             transform = T["geometry_msgs/msg/Transform"](translation=translation, rotation=pose.orientation)
             tf = T["geometry_msgs/msg/TransformStamped"](header=frame_hdr, child_frame_id=self.camera_frame, transform=transform)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.poses import body_twist
 from .stream import PipelineOutput
 
 
@@ -25,6 +26,8 @@ class PublishedArrays:
             confidence, dynamic; None when the previous time is not decoded.
         depth: ``[H, W]`` float32 depth of the latest frame in the clouds' units (NaN where unknown).
         length_scale: odometry units per unit of this window (1 without stitching).
+        twist: (linear ``[3]`` units/s, angular ``[3]`` rad/s) of the latest camera in its own frame, from
+            its previous frame's pose (nav_msgs/Odometry's twist); None without stitching.
     """
 
     in_odom: bool
@@ -33,6 +36,7 @@ class PublishedArrays:
     flow: dict[str, np.ndarray] | None
     depth: np.ndarray
     length_scale: float
+    twist: tuple[np.ndarray, np.ndarray] | None
 
 
 def published_arrays(output: PipelineOutput) -> PublishedArrays:
@@ -62,4 +66,7 @@ def published_arrays(output: PipelineOutput) -> PublishedArrays:
             "dynamic": r.dynamic.astype(np.uint8),
         }  # fmt: skip
     depth = (r.depth * length_scale).astype(np.float32)
-    return PublishedArrays(st is not None, pose, cloud_columns, flow_columns, depth, length_scale)
+    twist = None
+    if st is not None and len(r.stamps_ns) > 1:
+        twist = body_twist(st.odom_from_camera[-2], st.odom_from_camera[-1], (r.stamps_ns[-1] - r.stamps_ns[-2]) * 1e-9)
+    return PublishedArrays(st is not None, pose, cloud_columns, flow_columns, depth, length_scale, twist)

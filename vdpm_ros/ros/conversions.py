@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Pose, Quaternion, Transform, TransformStamped, Vector3
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
@@ -60,17 +61,36 @@ def cloud_msg(columns: dict[str, np.ndarray], hdr: Header) -> PointCloud2:
     return msg
 
 
-def _quaternion(rotation: np.ndarray) -> Quaternion:
-    import torch
-
-    q = mat_to_quat(torch.from_numpy(np.ascontiguousarray(rotation, dtype=np.float64))).numpy()
-    return Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))
-
-
 def pose_msg(pose: np.ndarray) -> Pose:
     """``[4, 4]`` (orthonormal rotation) -> geometry_msgs/Pose."""
-    t = pose[:3, 3]
-    return Pose(position=Point(x=float(t[0]), y=float(t[1]), z=float(t[2])), orientation=_quaternion(pose[:3, :3]))
+    return pose_msgs(pose[None])[0]
+
+
+def pose_msgs(poses: np.ndarray) -> list[Pose]:
+    """``[N, 4, 4]`` -> N geometry_msgs/Pose, with one batched rotation conversion (a path holds thousands)."""
+    import torch
+
+    poses = np.asarray(poses, dtype=np.float64).reshape(-1, 4, 4)
+    quats = mat_to_quat(torch.from_numpy(np.ascontiguousarray(poses[:, :3, :3]))).numpy()
+    return [
+        Pose(position=Point(x=float(t[0]), y=float(t[1]), z=float(t[2])),
+             orientation=Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3])))
+        for t, q in zip(poses[:, :3, 3], quats)
+    ]  # fmt: skip
+
+
+def odometry_msg(pose: Pose, twist: tuple[np.ndarray, np.ndarray] | None, variance: float, hdr: Header, child_frame: str) -> Odometry:
+    """nav_msgs/Odometry: pose in ``hdr.frame_id``, twist in ``child_frame``, ``variance`` on both covariance diagonals."""
+    msg = Odometry(header=hdr, child_frame_id=child_frame)
+    msg.pose.pose = pose
+    diagonal = np.diag(np.full(6, float(variance))).reshape(-1).tolist()
+    msg.pose.covariance = diagonal
+    msg.twist.covariance = diagonal
+    if twist is not None:
+        (vx, vy, vz), (wx, wy, wz) = (np.asarray(v, dtype=float) for v in twist)
+        msg.twist.twist.linear = Vector3(x=float(vx), y=float(vy), z=float(vz))
+        msg.twist.twist.angular = Vector3(x=float(wx), y=float(wy), z=float(wz))
+    return msg
 
 
 def transform_msg(pose: np.ndarray, hdr: Header, child_frame: str) -> TransformStamped:
@@ -78,7 +98,7 @@ def transform_msg(pose: np.ndarray, hdr: Header, child_frame: str) -> TransformS
     return TransformStamped(
         header=hdr,
         child_frame_id=child_frame,
-        transform=Transform(translation=Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2])), rotation=_quaternion(pose[:3, :3])),
+        transform=Transform(translation=Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2])), rotation=pose_msg(pose).orientation),
     )
 
 

@@ -19,6 +19,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry, Path as PathMsg
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -71,20 +72,18 @@ class VdpmNode(Node):
         super().__init__("vdpm_node", **kwargs)
         self.params = self._declare_parameters()
         model = _load_model(self.params, self.get_logger())
-        self.pipeline = StreamingPipeline(
-            model, pipeline_config(self.params), on_output=self._on_output, on_error=self._on_window_error
-        )
         p = self.params
         self._lock = threading.Lock()
         self._intrinsics: np.ndarray | None = None
         # Recent depth images by stamp: a depth camera's frames need not arrive right before their colour image.
         self._depths: deque[tuple[int, np.ndarray]] = deque(maxlen=DEPTH_BUFFER)
         self._image_frame = "camera_optical_frame"  # replaced by the images' header.frame_id
-        self.dropped_messages = {"bad_image": 0, "bad_camera_info": 0}
+        self.dropped_messages = {"bad_image": 0, "bad_camera_info": 0, "depth_size_mismatch": 0}
         self.published_windows = 0
         self.publish_failures = 0
         self._last_error = ""
         self._failed_at_last_report = 0
+        self._dropped_at_last_report = 0
         self._rate_base: tuple[float, int, int] | None = None  # (monotonic s, frames received, windows published)
         self._seen_first_frame = False
 
@@ -110,7 +109,12 @@ class VdpmNode(Node):
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", reliable)
         self._custom = self._custom_publishers()
         self._tf = self._tf_publisher() if p.publish_tf else None
-        self.create_timer(p.diagnostics_period, self._publish_diagnostics)
+        # Steady time: with use_sim_time and no /clock yet (a bag not started) diagnostics must still come.
+        self.create_timer(p.diagnostics_period, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        # Last: its worker thread must not outlive a constructor that fails above (a bad topic name, say).
+        self.pipeline = StreamingPipeline(
+            model, pipeline_config(self.params), on_output=self._on_output, on_error=self._on_window_error
+        )
         self.get_logger().info(
             f"window {p.window_size} frames, stride {p.stride}; listening on {self.resolve_topic_name('image')} "
             f"({p.image_qos} QoS); publishing {p.points_topic}, {p.scene_flow_topic}, {p.motion_mask_topic}, ..."
@@ -121,7 +125,8 @@ class VdpmNode(Node):
         descriptions = NodeParameters.descriptions()
         values = {}
         for name, default in NodeParameters.defaults().items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=descriptions[name]))
+            # Read once at start-up: read_only makes `ros2 param set` say so instead of pretending to apply.
+            self.declare_parameter(name, default, ParameterDescriptor(description=descriptions[name], read_only=True))
             values[name] = self.get_parameter(name).value
         return NodeParameters.from_values(values)  # ValueError names the bad parameter
 
@@ -166,6 +171,13 @@ class VdpmNode(Node):
             match = nearest_by_stamp(self._depths, stamp_ns, DEPTH_MATCH_TOLERANCE_NS)
             if match is not None and match.shape == rgb.shape[:2]:
                 depth = match
+            elif match is not None:
+                self.dropped_messages["depth_size_mismatch"] += 1
+                self.get_logger().error(
+                    f"depth image {match.shape[1]}x{match.shape[0]} does not match the colour image {rgb.shape[1]}x{rgb.shape[0]}: "
+                    "subscribe depth to a topic aligned to the colour camera (e.g. aligned_depth_to_color)",
+                    throttle_duration_sec=THROTTLE_S,
+                )
             try:
                 frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
             except ValueError as exc:
@@ -255,11 +267,10 @@ class VdpmNode(Node):
 
         pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(pose))
         self.pub_pose.publish(pose_stamped)
-        odom = Odometry(header=frame_hdr, child_frame_id=camera_frame)
-        odom.pose.pose = pose_stamped.pose
-        self.pub_odom.publish(odom)
-        if a.in_odom:
-            self.pub_path.publish(self._path_msg(frame_hdr))
+        if a.in_odom:  # without stitching the pose is the identity in the camera's own frame: no odometry
+            self.pub_odom.publish(conv.odometry_msg(pose_stamped.pose, a.twist, p.odometry_variance, frame_hdr, camera_frame))
+            if self.pub_path.get_subscription_count():  # the whole trajectory: only built for someone
+                self.pub_path.publish(self._path_msg(frame_hdr))
             if self._tf is not None:
                 self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))
         if "window" in self._custom:
@@ -272,7 +283,7 @@ class VdpmNode(Node):
         """Every frame of the stitched trajectory (bounded, and restarted with the odometry frame)."""
         stamps, poses = self.pipeline.trajectory()
         path = PathMsg(header=hdr)
-        path.poses = [PoseStamped(header=conv.header(int(t), hdr.frame_id), pose=conv.pose_msg(T)) for t, T in zip(stamps, poses)]
+        path.poses = [PoseStamped(header=conv.header(int(t), hdr.frame_id), pose=p) for t, p in zip(stamps, conv.pose_msgs(poses))]
         return path
 
     def _window_msg(self, r, hdr):
@@ -304,8 +315,13 @@ class VdpmNode(Node):
         b, w = stats.buffer, stats.worker
         level = DiagnosticStatus.OK
         message = "ok"
-        if w.dropped or self.dropped_messages["bad_image"]:
+        # WARN and ERROR say what happened since the last report; the values keep the totals.
+        dropped = w.dropped + self.dropped_messages["bad_image"] + self.dropped_messages["depth_size_mismatch"]
+        if dropped > self._dropped_at_last_report:
             level, message = DiagnosticStatus.WARN, "dropping work (see values)"
+        elif self._seen_first_frame and self._rate_base is not None and b.pushed == self._rate_base[1]:
+            level, message = DiagnosticStatus.WARN, "no input frames since the last report"
+        self._dropped_at_last_report = dropped
         failed = w.failed + self.publish_failures
         if failed > self._failed_at_last_report:  # new failures since the last report, not forever
             level, message = DiagnosticStatus.ERROR, self._last_error or "windows failed"
@@ -330,6 +346,7 @@ class VdpmNode(Node):
             "buffer_resets": b.resets,
             "images_dropped_bad_encoding": self.dropped_messages["bad_image"],
             "camera_info_dropped": self.dropped_messages["bad_camera_info"],
+            "depth_dropped_size_mismatch": self.dropped_messages["depth_size_mismatch"],
             "frames_received": b.pushed,
             "input_rate_hz": f"{frame_rate:.2f}",
             "output_rate_hz": f"{window_rate:.2f}",
@@ -371,6 +388,9 @@ def main(args: list[str] | None = None) -> int:
             node = VdpmNode()
         except (ModelLoadError, ValueError, InvalidParameterTypeException) as exc:
             print(f"vdpm_node: cannot start: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # e.g. an invalid topic name from a parameter: say so instead of a traceback
+            print(f"vdpm_node: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
         try:
             rclpy.spin(node)

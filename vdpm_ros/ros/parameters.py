@@ -38,9 +38,10 @@ class NodeParameters:
     stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")
     image_transport: str = _p("raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed"))
     image_qos: str = _p("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
-    odom_frame: str = _p("odom", "frame of poses, path, odometry and clouds (REP 105)")
+    odom_frame: str = _p("vdpm_odom", "frame of poses, path, odometry and clouds: the first camera's optical frame (z forward, y down), so not named odom, which a robot's wheel odometry owns (REP 105)")
     camera_frame: str = _p("", "camera optical frame (REP 103); empty = the image header's frame_id")
-    publish_tf: bool = _p(True, "broadcast odom_frame -> camera_frame on /tf")
+    odometry_variance: float = _p(1.0, "diagonal of the pose and twist covariances of /vdpm/odometry (units^2, rad^2): V-DPM gives no uncertainty, so this is a placeholder, large on purpose so that a fuser does not trust the estimate blindly", min=0.0)
+    publish_tf: bool = _p(True, "broadcast odom_frame -> camera_frame on /tf; turn off when the robot's TF tree already gives camera_frame a parent")
     publish_window: bool = _p(False, "publish the full window message on window_topic")
     points_topic: str = _p("/vdpm/points", "PointCloud2 xyz rgb confidence of the latest frame")
     scene_flow_topic: str = _p("/vdpm/scene_flow", "PointCloud2 x y z vx vy vz confidence dynamic")
@@ -129,7 +130,8 @@ def render_yaml() -> str:
     lines = [
         "# vdpm_node parameters and their defaults. Regenerate with: python -m vdpm_ros.ros.parameters > config/vdpm.yaml",
         "# Use with: ros2 launch vdpm_ros vdpm.launch.py params_file:=my.yaml   or   vdpm node --params-file my.yaml",
-        "vdpm_node:",
+        "# '/**' applies to the node whatever its name and namespace (a key 'vdpm_node' would match /vdpm_node only).",
+        "/**:",
         "  ros__parameters:",
     ]
     for name, value in NodeParameters.defaults().items():

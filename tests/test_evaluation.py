@@ -103,3 +103,28 @@ def test_eval_command_writes_every_metric(tmp_path, micro_config):
     for key in METRICS:
         assert isinstance(data[key], float) and isinstance(data["no_motion"][key], float)
     assert data["seeds"] == [1000, 1001]
+
+
+def test_depth_pixels_without_a_usable_prediction_count_as_failures():
+    gt = np.full((1, 2, 4), 2.0)
+    valid = np.ones_like(gt, bool)
+    pred = gt.copy()
+    pred[0, 0, :2] = [-1.0, np.nan]  # behind the camera, no estimate: a quarter of the pixels fail
+    abs_rel, delta = depth_metrics(pred, gt, valid)
+    assert abs_rel == pytest.approx(0.25, abs=1e-5) and delta == pytest.approx(0.75)
+    assert depth_metrics(np.full_like(gt, np.nan), gt, valid) == (1.0, 0.0)
+
+
+def test_a_16_bit_png_is_scaled_by_its_bit_depth_not_clipped():
+    import io
+
+    from PIL import Image
+
+    from vdpm_ros.messages.image import compressed_to_rgb
+
+    grey = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 64)  # 12-bit data (max 4032) in 16-bit words
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG")
+    rgb = compressed_to_rgb("png", buf.getvalue())
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[..., 0], np.round(grey * (255.0 / 4095)).astype(np.uint8))

@@ -33,16 +33,22 @@ def end_point_error(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> floa
 def depth_metrics(pred_depth: np.ndarray, gt_depth: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
     """Abs Rel and delta < 1.25 after median scaling (monocular depth has no scale).
 
+    A pixel with ground truth but no usable prediction (not finite, or not in front of the camera)
+    counts as a failure (Abs Rel about 1, outside delta) instead of leaving the average.
+
     Args:
-        pred_depth, gt_depth: ``[S, H, W]``; valid: ``[S, H, W]`` bool (gt > 0 and pred > 0 enforced here).
+        pred_depth, gt_depth: ``[S, H, W]``; valid: ``[S, H, W]`` bool (gt > 0 enforced here).
     Returns:
         (abs_rel, delta_1_25)
     """
-    mask = valid & (gt_depth > 0) & (pred_depth > 0) & np.isfinite(pred_depth)
+    mask = valid & (gt_depth > 0) & np.isfinite(gt_depth)
     if not mask.any():
         return float("nan"), float("nan")
-    p, g = pred_depth[mask], gt_depth[mask]
-    p = p * (np.median(g) / np.median(p))
+    p, g = pred_depth[mask].astype(np.float64), gt_depth[mask].astype(np.float64)
+    usable = np.isfinite(p) & (p > 0)
+    if not usable.any():
+        return 1.0, 0.0
+    p = np.where(usable, p * (np.median(g[usable]) / np.median(p[usable])), 1e-6 * np.median(g))
     abs_rel = float(np.mean(np.abs(p - g) / g))
     delta = float(np.mean(np.maximum(p / g, g / p) < 1.25))
     return abs_rel, delta

@@ -103,6 +103,10 @@ def compressed_to_rgb(fmt: str, data: bytes | bytearray | memoryview | np.ndarra
 
     try:
         with Image.open(io.BytesIO(bytes(data))) as im:
+            if im.mode.startswith("I"):  # 16-bit grey PNG: convert("RGB") would clip it at 255
+                mono = np.asarray(im).astype(np.float32)
+                mono = (np.clip(mono, 0, None) * (255.0 / sensor_full_scale(int(mono.max())))).round().astype(np.uint8)
+                return np.repeat(mono[..., None], 3, axis=-1)
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageDecodingError(f"cannot decode CompressedImage (format {fmt!r}, {len(data)} bytes): {exc}") from exc

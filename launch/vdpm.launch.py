@@ -30,8 +30,8 @@ def _node(context):
             remappings=[
                 ("image", image_topic),
                 ("image/compressed", PythonExpression(["'", image_topic, "' + '/compressed'"])),
-                ("camera_info", LaunchConfiguration("camera_info_topic")),
-                ("depth", LaunchConfiguration("depth_topic")),
+                ("camera_info", LaunchConfiguration("input_camera_info_topic")),
+                ("depth", LaunchConfiguration("input_depth_topic")),
             ],
         )
     ]
@@ -43,8 +43,8 @@ def generate_launch_description() -> LaunchDescription:
     args = [
         DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "vdpm.yaml"), description="YAML with all vdpm_node parameters"),
         DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="input camera topic; with image_transport compressed, <image_topic>/compressed is used"),
-        DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info", description="input CameraInfo topic (optional)"),
-        DeclareLaunchArgument("depth_topic", default_value="/camera/depth/image_raw", description="input aligned depth topic, used when scale_mode is depth"),
+        DeclareLaunchArgument("input_camera_info_topic", default_value="/camera/camera_info", description="input CameraInfo topic (optional); not the node parameter camera_info_topic, which names an output"),
+        DeclareLaunchArgument("input_depth_topic", default_value="/camera/depth/image_raw", description="input aligned depth topic, used when scale_mode is depth; not the node parameter depth_topic, which names an output"),
         DeclareLaunchArgument("model_path", default_value="", description="checkpoint or ONNX export directory" + not_given),
         DeclareLaunchArgument("engine", default_value="", description="auto, pytorch or onnxruntime" + not_given),
         DeclareLaunchArgument("window_size", default_value="", description="frames per window" + not_given),

@@ -64,6 +64,9 @@ def test_launch_file_overrides_only_declared_parameters_and_runs_vdpm_node():
             declared_args[node.args[0].value] = default.value if isinstance(default, ast.Constant) else None
     assert all(declared_args.get(name) == "" for name in OVERRIDABLE), declared_args
     defaults = NodeParameters.defaults()
+    # An argument named like a parameter must set that parameter (depth_topic as an input remap would
+    # read as the output parameter of the same name).
+    assert set(declared_args) & set(defaults) <= set(OVERRIDABLE), set(declared_args) & set(defaults)
     for name, kind in OVERRIDABLE.items():
         assert name == "use_sim_time" and kind is bool or type(defaults[name]) is kind, name
 

@@ -55,13 +55,13 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     from tf2_msgs.msg import TFMessage
 
     from vdpm_ros.messages.image import ImagePayload, encode_image
-    from vdpm_ros.msg import SceneFlow
+    from vdpm_ros.msg import SceneFlow, Window
     from vdpm_ros.ros import conversions as conv
 
     env, model_path = node_env
     proc = start_node(
         env, "-p", f"model_path:={model_path}", "-p", f"window_size:={WINDOW}", "-p", "device:=cpu",
-        "-r", "image:=/test/image_raw", "-r", "camera_info:=/test/camera_info", "-p", "diagnostics_period:=0.5",
+        "-r", "image:=/test/image_raw", "-r", "camera_info:=/test/camera_info", "-p", "diagnostics_period:=0.5", "-p", "publish_window:=true",
         "-p", "queue_size:=10",
     )  # fmt: skip
     seq = generate_sequence(1011, SceneConfig(height=RAW_H, width=RAW_W, frames=FRAMES))
@@ -70,7 +70,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         "/vdpm/points": PointCloud2, "/vdpm/scene_flow": PointCloud2, "/vdpm/scene_flow_stamped": SceneFlow,
         "/vdpm/motion_mask": Image, "/vdpm/depth": Image, "/vdpm/optical_flow": Image, "/vdpm/camera_pose": PoseStamped,
         "/vdpm/odometry": Odometry, "/vdpm/path": PathMsg, "/vdpm/camera_info": CameraInfo, "/tf": TFMessage,
-        "/diagnostics": DiagnosticArray,
+        "/diagnostics": DiagnosticArray, "/vdpm/window": Window,
     }  # fmt: skip
     received: dict[str, list] = {t: [] for t in topics}
     context = rclpy.Context()
@@ -99,7 +99,12 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
             send(seq.images[i], stamps[i])
             spin_until(executor, lambda: False, 0.15)
         expected_windows = FRAMES - WINDOW + 1
-        done = spin_until(executor, lambda: len(received["/vdpm/points"]) >= expected_windows and received["/tf"], TIMEOUT_S)
+        done = spin_until(
+            executor,
+            lambda: len(received["/vdpm/points"]) >= expected_windows and len(received["/vdpm/window"]) >= expected_windows
+            and received["/tf"],
+            TIMEOUT_S,
+        )
         last_diag = [(kv.key, kv.value) for kv in received["/diagnostics"][-1].status[0].values] if received["/diagnostics"] else []
         assert done, f"outputs so far: { {t: len(v) for t, v in received.items()} }\n{last_diag}\n{stop(proc)}"
 
@@ -167,6 +172,13 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     sf = received["/vdpm/scene_flow_stamped"][-1]
     assert conv.stamp_to_ns(sf.target_stamp) - conv.stamp_to_ns(sf.source_stamp) == stamps[1] - stamps[0]
     assert not sf.metric and sf.scale > 0 and sf.cloud.width == RAW_W
+
+    win = received["/vdpm/window"][-1]
+    assert [conv.stamp_to_ns(s) for s in win.stamps] == stamps[-WINDOW:] and len(win.poses) == WINDOW
+    assert list(win.map_frames) == [WINDOW - 1] * 2 and list(win.map_targets) == [WINDOW - 1, WINDOW - 2]
+    assert len(win.points) == 2 * RAW_H * RAW_W * 3 and len(win.confidences) == 2 * RAW_H * RAW_W
+    window_points = np.asarray(win.points, dtype=np.float32).reshape(2, RAW_H, RAW_W, 3)
+    assert np.isfinite(window_points[0]).any()
 
     depth = received["/vdpm/depth"][-1]
     opt = received["/vdpm/optical_flow"][-1]

@@ -8,6 +8,7 @@ published from that thread (rclpy publishers are thread-safe) with the source fr
 from __future__ import annotations
 
 import sys
+from array import array
 import threading
 import time
 from collections import deque
@@ -306,8 +307,10 @@ class VdpmNode(Node):
             targets.append(S - 2)
         msg.map_frames = [S - 1] * len(maps)
         msg.map_targets = targets
-        msg.points = np.stack(maps).astype(np.float32).reshape(-1)
-        msg.confidences = np.stack(confs).astype(np.float32).reshape(-1)
+        # array('f') is what rosidl takes without a per-element check (and with ROS_PYTHON_CHECK_FIELDS on,
+        # a numpy array is refused).
+        msg.points = array("f", np.stack(maps).astype(np.float32).tobytes())
+        msg.confidences = array("f", np.stack(confs).astype(np.float32).tobytes())
         return msg
 
     def _publish_diagnostics(self) -> None:

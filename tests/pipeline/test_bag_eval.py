@@ -215,3 +215,12 @@ def test_a_model_that_sees_no_motion_scores_the_baseline_not_a_perfect_iou(seq, 
     assert ev.metrics["motion_iou"] == 0.0
     assert ev.metrics["flow_epe_dynamic"] == pytest.approx(ev.no_motion["flow_epe_dynamic"], rel=1e-6)
     assert ev.metrics["ate_m"] < 1e-4  # the geometry is still exact
+
+
+def test_pixels_a_crop_removes_are_not_scored_as_depth_failures(tmp_path):
+    # A portrait camera in crop mode: 14 rows above and below never reach the network.
+    scene = SceneConfig(height=140, width=ORACLE_IMG, frames=5)
+    seq = generate_sequence(SEED, scene)
+    bag = write_synthetic_bag(seq, tmp_path / "tall", scene)
+    ev = evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), bag, PipelineConfig(window_size=4), BagEvalOptions(protocol_frames=0), progress=False)
+    assert ev.metrics["depth_abs_rel"] < 1e-4 and ev.metrics["depth_delta_1_25"] == 1.0

@@ -175,3 +175,19 @@ def test_motion_mask_does_not_depend_on_model_units(seq_wide, sigma):
     res = WindowProcessor(oracle, PipelineConfig(preprocess_mode="pad")).process(frames_of(seq_wide))
     assert _iou(res.dynamic, _gt_dynamic(seq_wide, res.valid)) > 0.999
     assert res.scene_scale == pytest.approx(sigma * np.linalg.norm(seq_wide.pointmaps[4, 4], axis=-1).mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("span", ["step", "window"])
+def test_motion_span_step_decodes_two_times_and_flags_only_motion_of_the_last_interval(seq_wide, span):
+    # At 0.05 x the scene scale the objects of this scene move too little in one frame interval to be
+    # flagged, but enough over the window: the rule that ignores the frame rate sees them.
+    res, oracle = _run(seq_wide, "pad", motion_span=span, motion_threshold=0.05)
+    v = res.valid
+    now = seq_wide.pointmaps[4, 4]
+    scale = np.linalg.norm(now[v], axis=-1).mean()
+    last_step = np.linalg.norm(now - seq_wide.pointmaps[3, 4], axis=-1)
+    whole = np.maximum(last_step, np.linalg.norm(now - seq_wide.pointmaps[0, 4], axis=-1))
+    expected = ((last_step if span == "step" else whole) > 0.05 * scale) & v
+    assert ("decode", (3, 4) if span == "step" else (0, 3, 4), (4,)) in oracle.calls
+    np.testing.assert_array_equal(res.dynamic, expected)
+    assert res.dynamic.any() == (span == "window")

@@ -45,3 +45,16 @@ def test_live_evaluation_reports_a_node_that_cannot_start(node_env, tmp_path):
     )  # fmt: skip
     assert run.returncode == 2
     assert "vdpm node exited before the replay started" in run.stderr and "does not exist" in run.stderr
+
+
+def test_the_node_gets_every_parameter_the_user_changed():
+    from vdpm_ros.ros.live_eval import _node_command
+    from vdpm_ros.ros.parameters import NodeParameters
+
+    params = NodeParameters.from_values({"engine": "onnxruntime", "window_size": 3, "stitch": False})
+    cmd = _node_command("m.safetensors", params, "/cam/image", None)
+    args = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-p"]
+    assert {"engine:=onnxruntime", "window_size:=3", "stitch:=false", "model_path:=m.safetensors"} <= set(args)
+    # live mode's own settings win: reliable QoS so no frame is lost, and /clock time
+    assert args.count("image_qos:=reliable") == 1 and "use_sim_time:=true" in args
+    assert not any(a.startswith("device:=") for a in args)  # unchanged defaults are left to the node

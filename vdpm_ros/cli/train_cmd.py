@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import TrainConfig, train
 
     scene = SceneConfig(height=args.size[0], width=args.size[1], frames=args.frames)
-    workers = default_workers(os.cpu_count() or 1) if args.workers is None else args.workers
+    # The cores this process may use (a container's CPU set), not the host's count.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = default_workers(cores) if args.workers is None else args.workers
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene,
         workers=workers,

@@ -151,8 +151,9 @@ def synthetic_frame_errors(
 
     ``window`` holds the indices in ``seq`` of the window's frames (skipped frames leave gaps). Predicted
     lengths are brought to metres with the frame's median depth ratio (the model has no metric scale).
-    Returns (flow EPE on moving pixels in metres over the window's last frame interval, the no-motion
-    baseline's, the predicted and the ground-truth motion masks ``[H, W]``).
+    Returns (flow EPE in metres over the window's last frame interval, on the pixels that moved in that
+    interval; the no-motion baseline's; the predicted and the ground-truth motion masks ``[H, W]``, both by
+    the pipeline's rule of motion since the window's first or previous frame).
     """
     r = output.result
     first, prev, index = window[0], window[-2], window[-1]
@@ -167,10 +168,13 @@ def synthetic_frame_errors(
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
     # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
     # frame above a fraction of the scene scale.
-    moved = np.maximum(np.linalg.norm(gt_disp, axis=-1), np.linalg.norm(now - seq.pointmaps[first, index], axis=-1))
-    gt_moving = valid & (moved > r.scene_scale * scale * motion_threshold)
-    epe = end_point_error(pred_disp, gt_disp, gt_moving)
-    base = end_point_error(np.zeros_like(gt_disp), gt_disp, gt_moving)
+    threshold = r.scene_scale * scale * motion_threshold
+    step = np.linalg.norm(gt_disp, axis=-1)
+    gt_moving = valid & (np.maximum(step, np.linalg.norm(now - seq.pointmaps[first, index], axis=-1)) > threshold)
+    # The flow covers the last interval only, so its error is scored where the point moved in that interval.
+    flowing = valid & (step > threshold)
+    epe = end_point_error(pred_disp, gt_disp, flowing)
+    base = end_point_error(np.zeros_like(gt_disp), gt_disp, flowing)
     return epe, base, r.dynamic & valid, gt_moving
 
 
@@ -180,14 +184,18 @@ class DepthMatcher:
     def __init__(self, tolerance_s: float = DEPTH_MATCH_S, keep: int = 60) -> None:
         self.tolerance_ns = int(tolerance_s * 1e9)
         self.recent: deque[tuple[int, np.ndarray]] = deque(maxlen=keep)
-        self.pending: list[tuple[WindowRecord, np.ndarray]] = []
+        self.pending: list[tuple[WindowRecord, np.ndarray, np.ndarray | None]] = []
 
     def add_depth(self, stamp_ns: int, depth: np.ndarray) -> None:
         self.recent.append((stamp_ns, depth))
         self._settle(final=False)
 
-    def add_prediction(self, record: WindowRecord, predicted: np.ndarray) -> None:
-        self.pending.append((record, predicted))
+    def add_prediction(self, record: WindowRecord, predicted: np.ndarray, covered: np.ndarray | None = None) -> None:
+        """``covered`` ``[H, W]``: the pixels the network input covers (a crop leaves some out); None = all.
+
+        Inside it a pixel without a usable prediction is a failure; outside it there is no prediction to score.
+        """
+        self.pending.append((record, predicted, covered))
         self._settle(final=False)
 
     def finish(self) -> None:
@@ -196,16 +204,17 @@ class DepthMatcher:
     def _settle(self, final: bool) -> None:
         newest = self.recent[-1][0] if self.recent else None
         waiting = []
-        for rec, pred in self.pending:
+        for rec, pred, covered in self.pending:
             # A closer depth image can still arrive until one later than the tolerance has been seen.
             if not final and (newest is None or newest <= rec.stamp_ns + self.tolerance_ns):
-                waiting.append((rec, pred))
+                waiting.append((rec, pred, covered))
                 continue
             near = [(abs(t - rec.stamp_ns), d) for t, d in self.recent if abs(t - rec.stamp_ns) <= self.tolerance_ns]
             if near:
                 gt = min(near, key=lambda x: x[0])[1]
                 if gt.shape == pred.shape:
-                    rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], (gt > 0)[None])
+                    scored = (gt > 0) if covered is None else (gt > 0) & covered
+                    rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], scored[None])
         self.pending = waiting
 
 
@@ -288,9 +297,10 @@ def evaluate_bag(
                 )
                 rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
         else:
-            depth_matcher.add_prediction(rec, r.depth)
+            depth_matcher.add_prediction(rec, r.depth, r.valid)
         if gt_depth is not None:
-            rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(r.depth[None], gt_depth[None], (gt_depth > 0)[None])
+            scored = (gt_depth > 0) & r.valid  # pixels a crop removed have no prediction to score
+            rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(r.depth[None], gt_depth[None], scored[None])
         if len(records) in keep:
             if r.scene_flow_camera is not None:
                 flow_speed = np.linalg.norm(r.scene_flow_camera, axis=-1)

@@ -18,6 +18,7 @@ PREPROCESS_MODES = ("crop", "pad")
 RESAMPLE_MODES = ("nearest", "bilinear")
 SCALE_MODES = ("none", "fixed", "depth")
 PRECISIONS = ("float32", "bfloat16", "float16")
+MOTION_SPANS = ("window", "step")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class PipelineConfig:
             a single frame interval would make the mask depend on the frame rate.
         scale_mode: "none" (model units), "fixed" (model units times ``fixed_scale``) or "depth"
             (metres from an aligned depth image: median ratio of sensor to predicted depth).
+        motion_span: "window" flags a point that moves from the window's first or previous frame to
+            the latest (one more decoder pass, for t_0); "step" only from the previous frame, which is
+            cheaper but depends on the frame rate (slow motion at a high rate is never flagged).
         fixed_scale: factor for ``scale_mode="fixed"``, from model units to metres.
         depth_scale_min_pixels: fewest valid (sensor and prediction) pixels for a depth-scale estimate;
             below it the previous window's factor is reused.
@@ -75,6 +79,7 @@ class PipelineConfig:
     scale_mode: str = "none"
     fixed_scale: float = 1.0
     depth_scale_min_pixels: int = 100
+    motion_span: str = "window"
     decode_previous_time: bool = True
     precision: str = "float32"
     max_queue: int = 2
@@ -111,6 +116,7 @@ class PipelineConfig:
             ("resample", RESAMPLE_MODES),
             ("scale_mode", SCALE_MODES),
             ("precision", PRECISIONS),
+            ("motion_span", MOTION_SPANS),
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"PipelineConfig.{name} must be one of {choices}, got {getattr(self, name)!r}")

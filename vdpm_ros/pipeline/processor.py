@@ -155,7 +155,8 @@ class WindowProcessor:
             self._sync()
             t_cam = time.perf_counter()
             # t_0 only serves the motion mask (displacement over the window); for S = 2 it is t_prev.
-            times = sorted({0, prev, last}) if cfg.decode_previous_time else [last]
+            first = 0 if cfg.motion_span == "window" else prev
+            times = sorted({first, prev, last}) if cfg.decode_previous_time else [last]
             with self._autocast():
                 dyn = self.model.decode(state, target_times=times, frames=[last])
                 own = self.model.time_variant(state, frames=anchor_idx) if anchor_idx else None
@@ -243,7 +244,7 @@ class WindowProcessor:
         dynamic_net = torch.zeros_like(net_valid)
         if cfg.decode_previous_time:
             before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
-            first_net = dyn.at(0, last)[0][0].float()
+            first_net = dyn.at(0 if cfg.motion_span == "window" else prev, last)[0][0].float()
             moves = torch.stack([now_net - first_net, now_net - before_net])
             dynamic_net = motion_mask(moves, scene_scale, cfg.motion_threshold).any(0) & net_valid
             before = sample_to_raw(before_net, sampling)

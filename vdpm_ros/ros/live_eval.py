@@ -55,9 +55,13 @@ class LiveCapture:
 
 def _node_command(model_path: str, params: NodeParameters, image_topic: str, info_topic: str | None) -> list[str]:
     cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args",
-           "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-p", f"window_size:={params.window_size}",
-           "-p", f"stride:={params.stride}", "-p", f"queue_size:={params.queue_size}", "-p", f"device:={params.device}",
-           "-r", f"image:={image_topic}"]  # fmt: skip
+           "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-r", f"image:={image_topic}"]  # fmt: skip
+    # Every other parameter the user changed (--params-file, --window-size) reaches the node as well.
+    defaults = NodeParameters.defaults()
+    for name, value in vars(params).items():
+        if name not in ("image_qos", "model_path") and value != defaults[name]:
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            cmd += ["-p", f"{name}:={text}"]
     if model_path:
         cmd += ["-p", f"model_path:={model_path}"]
     if info_topic:
@@ -165,7 +169,10 @@ def evaluate_live(
         records.append(WindowRecord(stamp_ns=stamp, latency_s=latency))
     for rec in records:
         if rec.stamp_ns in cap.depths:
-            depth_matcher.add_prediction(rec, cap.depths[rec.stamp_ns])
+            # The published depth is NaN both outside the network's view and where a prediction failed;
+            # from the topic alone the two look the same, so only finite pixels are scored here.
+            depth = cap.depths[rec.stamp_ns]
+            depth_matcher.add_prediction(rec, depth, np.isfinite(depth))
     if topics.depth is not None:  # only the depth topic: the colour images need not be decoded again
         for msg in iter_camera(path, topics, images=False):
             depth_matcher.add_depth(msg.stamp_ns, msg.array)

@@ -33,6 +33,7 @@ class NodeParameters:
     # --- outputs ---
     confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
     motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest", min=1e-6)
+    motion_span: str = _p("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=("window", "step"))
     scale_mode: str = _p("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=("none", "fixed", "depth"))
     fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
     stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")
@@ -115,6 +116,7 @@ def pipeline_config(params: NodeParameters):
         preprocess_mode=params.preprocess_mode,
         confidence_percentile=params.confidence_percentile,
         motion_threshold=params.motion_threshold,
+        motion_span=params.motion_span,
         scale_mode=params.scale_mode,
         fixed_scale=params.fixed_scale,
         precision=params.precision,

@@ -99,10 +99,16 @@ def load_engine(
         except ImportError as exc:
             raise EngineUnavailableError("onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
         model = OnnxRuntimeEngine(path, providers=chosen)
-        names = [p[0] if isinstance(p, tuple) else p for p in chosen]
-        on = "cuda" if "CUDAExecutionProvider" in names[:1] else "cpu"
+        wanted = [p[0] if isinstance(p, tuple) else p for p in chosen][0]
+        running = model.providers[0]
+        if running != wanted:
+            raise EngineUnavailableError(
+                f"ONNX Runtime was asked for {wanted} but runs on {running}: its GPU libraries did not load "
+                "(check that the CUDA and cuDNN versions match your onnxruntime-gpu), or ask for device cpu"
+            )
+        on = (device if device.startswith("cuda") else "cuda") if running == "CUDAExecutionProvider" else "cpu"
         h, w = model.image_hw
-        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {names[0]})")
+        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})")
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
     from ..model.checkpoint import load_model

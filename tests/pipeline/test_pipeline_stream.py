@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 from pipeline_oracle import ORACLE_IMG, OracleModel, frames_of
 
 from vdpm_ros.pipeline import MetricScaleError, PipelineConfig, StreamingPipeline

@@ -69,8 +69,12 @@ def test_install_puts_every_file_where_ros2_tools_look(ament_install, ros):
     assert (REPO / "config" / "vdpm.yaml").read_text() == (share / "config" / "vdpm.yaml").read_text()
 
 
-def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isolation, monkeypatch):
-    """`ros2 run vdpm_ros vdpm_node` with no model_path: the embedded model comes from share/vdpm_ros/models."""
+def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isolation, tmp_path):
+    """`ros2 run vdpm_ros vdpm_node` with no model_path: the embedded model comes from share/vdpm_ros/models.
+
+    It runs in a namespace, with its window size from a params file: the file's `/**` section must
+    reach it there, and its (relative) output topics must move under the namespace.
+    """
     from sensor_msgs.msg import Image
     from vdpm_ros.msg import SceneFlow
 
@@ -90,15 +94,17 @@ def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isol
                            env=env, cwd=install, capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert where[0].startswith(str(install)) and where[1] == str(install / "share/vdpm_ros/models/vdpm_default.safetensors")
 
-    cmd = [str(install / "lib" / "vdpm_ros" / "vdpm_node"), "--ros-args", "-p", "window_size:=2", "-p", "image_qos:=reliable",
-           "-p", "queue_size:=10", "-r", "image:=/installed/image_raw"]  # fmt: skip
+    params = tmp_path / "params.yaml"
+    params.write_text("/**:\n  ros__parameters:\n    window_size: 2\n    image_qos: reliable\n    queue_size: 10\n")
+    cmd = [str(install / "lib" / "vdpm_ros" / "vdpm_node"), "--ros-args", "--params-file", str(params),
+           "-r", "__ns:=/robot1", "-r", "image:=/installed/image_raw"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, cwd=install, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     received = []
     try:
         with driver_node("vdpm_install_driver") as (node, executor):
             from rclpy.qos import QoSProfile
 
-            sub = node.create_subscription(SceneFlow, "/vdpm/scene_flow_stamped", received.append, QoSProfile(depth=10))
+            sub = node.create_subscription(SceneFlow, "/robot1/vdpm/scene_flow_stamped", received.append, QoSProfile(depth=10))
             pub = node.create_publisher(Image, "/installed/image_raw", QoSProfile(depth=10))
             assert wait_for_subscriber(executor, pub), stop(proc)
             assert wait_for_publisher(executor, sub, 30), stop(proc)

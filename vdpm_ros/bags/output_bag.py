@@ -48,7 +48,10 @@ class OutputBagWriter:
             (p.odometry_topic, "nav_msgs/msg/Odometry"),
             ("/tf", "tf2_msgs/msg/TFMessage"),
         ):
-            self._conns[topic] = (self._writer.add_connection(topic, msgtype, typestore=self.m.store), msgtype)
+            # The node's topic names are relative (so that a namespace applies); a bag needs absolute ones,
+            # which are what the node resolves them to without a namespace.
+            absolute = topic if topic.startswith("/") else "/" + topic
+            self._conns[topic] = (self._writer.add_connection(absolute, msgtype, typestore=self.m.store), msgtype)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -118,7 +118,7 @@ class VdpmNode(Node):
         )
         self.get_logger().info(
             f"window {p.window_size} frames, stride {p.stride}; listening on {self.resolve_topic_name('image')} "
-            f"({p.image_qos} QoS); publishing {p.points_topic}, {p.scene_flow_topic}, {p.motion_mask_topic}, ..."
+            f"({p.image_qos} QoS); publishing {', '.join(self.resolve_topic_name(t) for t in (p.points_topic, p.scene_flow_topic, p.motion_mask_topic))}, ..."
         )
 
     # ----------------------------------------------------------------- parameters

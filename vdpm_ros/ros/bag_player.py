@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import deserialize_message
@@ -32,6 +33,8 @@ class PlayStats:
     published: int = 0
     skipped_types: int = 0
     wall_seconds: float = 0.0
+    #: Reliable topics whose subscribers had not acknowledged every message when playback ended.
+    unacknowledged: tuple[str, ...] = ()
 
 
 def _wait_for_matches(node: Node, publishers: list, timeout: float) -> bool:
@@ -55,6 +58,7 @@ def play_bag(
     wait_for: tuple[str, ...] = (),
     wait_timeout: float = 10.0,
     on_publish=None,
+    ack_timeout: float = 10.0,
 ) -> PlayStats:
     """Publish every message of the bag (optionally only ``topics``) at ``rate`` x recorded speed.
 
@@ -100,4 +104,11 @@ def play_bag(
                 on_publish(conn.topic, msg)
             stats.published += 1
     stats.wall_seconds = time.monotonic() - start_wall
+    # publish() only queues a message: a player that exits at once can take the last ones with it,
+    # reliable QoS or not. Wait until the subscribers have them (best-effort publishers return at once).
+    stats.unacknowledged = tuple(
+        topic for topic, (pub, _) in pubs.items() if not pub.wait_for_all_acked(Duration(seconds=ack_timeout))
+    )
+    if stats.unacknowledged:
+        node.get_logger().warning(f"subscribers did not acknowledge every message on {list(stats.unacknowledged)} within {ack_timeout} s")
     return stats

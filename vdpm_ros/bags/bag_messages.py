@@ -58,10 +58,12 @@ class BagMessages:
         )  # fmt: skip
 
     def pose(self, pose: np.ndarray):
-        """``[4, 4]`` (orthonormal rotation) -> geometry_msgs/Pose."""
-        from scipy.spatial.transform import Rotation
+        """``[4, 4]`` (orthonormal rotation) -> geometry_msgs/Pose, with the node's quaternion convention (w >= 0)."""
+        import torch
 
-        q = Rotation.from_matrix(pose[:3, :3]).as_quat()  # x, y, z, w
+        from ..geometry.rotation import mat_to_quat
+
+        q = mat_to_quat(torch.from_numpy(np.ascontiguousarray(pose[:3, :3], dtype=np.float64))).numpy()  # x, y, z, w
         t = pose[:3, 3]
         return self.T["geometry_msgs/msg/Pose"](
             position=self.T["geometry_msgs/msg/Point"](x=float(t[0]), y=float(t[1]), z=float(t[2])),

@@ -184,14 +184,14 @@ class DepthMatcher:
     def __init__(self, tolerance_s: float = DEPTH_MATCH_S, keep: int = 60) -> None:
         self.tolerance_ns = int(tolerance_s * 1e9)
         self.recent: deque[tuple[int, np.ndarray]] = deque(maxlen=keep)
-        self.pending: list[tuple[WindowRecord, np.ndarray, np.ndarray | None]] = []
+        self.pending: list[tuple[WindowRecord, np.ndarray, np.ndarray]] = []
 
     def add_depth(self, stamp_ns: int, depth: np.ndarray) -> None:
         self.recent.append((stamp_ns, depth))
         self._settle(final=False)
 
-    def add_prediction(self, record: WindowRecord, predicted: np.ndarray, covered: np.ndarray | None = None) -> None:
-        """``covered`` ``[H, W]``: the pixels the network input covers (a crop leaves some out); None = all.
+    def add_prediction(self, record: WindowRecord, predicted: np.ndarray, covered: np.ndarray) -> None:
+        """``covered`` ``[H, W]``: the pixels the network input covers (a crop leaves some out).
 
         Inside it a pixel without a usable prediction is a failure; outside it there is no prediction to score.
         """
@@ -213,8 +213,7 @@ class DepthMatcher:
             if near:
                 gt = min(near, key=lambda x: x[0])[1]
                 if gt.shape == pred.shape:
-                    scored = (gt > 0) if covered is None else (gt > 0) & covered
-                    rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], scored[None])
+                    rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], ((gt > 0) & covered)[None])
         self.pending = waiting
 
 

@@ -244,13 +244,16 @@ class WindowProcessor:
         dynamic_net = torch.zeros_like(net_valid)
         if cfg.decode_previous_time:
             before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
-            first_net = dyn.at(0 if cfg.motion_span == "window" else prev, last)[0][0].float()
-            moves = torch.stack([now_net - first_net, now_net - before_net])
-            dynamic_net = motion_mask(moves, scene_scale, cfg.motion_threshold).any(0) & net_valid
             before = sample_to_raw(before_net, sampling)
             displacement = points - before
-            moves = torch.stack([points - sample_to_raw(first_net, sampling), displacement])
-            dynamic = motion_mask(moves, scene_scale, cfg.motion_threshold).any(0) & valid
+            moves_net, moves = [now_net - before_net], [displacement]
+            first = dyn.target_times[0]  # t_0 with motion_span "window"; t_prev already counted otherwise
+            if first != prev:
+                first_net = dyn.at(first, last)[0][0].float()
+                moves_net.append(now_net - first_net)
+                moves.append(points - sample_to_raw(first_net, sampling))
+            dynamic_net = motion_mask(torch.stack(moves_net), scene_scale, cfg.motion_threshold).any(0) & net_valid
+            dynamic = motion_mask(torch.stack(moves), scene_scale, cfg.motion_threshold).any(0) & valid
             dt = (frames[last].stamp_ns - frames[prev].stamp_ns) * 1e-9
             flow = displacement * (scale / dt)
             flow_cam = rotate(flow, extrinsics[last])

@@ -93,12 +93,13 @@ def odometry_msg(pose: Pose, twist: tuple[np.ndarray, np.ndarray] | None, varian
     return msg
 
 
-def transform_msg(pose: np.ndarray, hdr: Header, child_frame: str) -> TransformStamped:
-    t = pose[:3, 3]
+def transform_msg(pose: Pose, hdr: Header, child_frame: str) -> TransformStamped:
+    """The transform ``hdr.frame_id`` -> ``child_frame`` that places the child at ``pose``."""
+    t = pose.position
     return TransformStamped(
         header=hdr,
         child_frame_id=child_frame,
-        transform=Transform(translation=Vector3(x=float(t[0]), y=float(t[1]), z=float(t[2])), rotation=pose_msg(pose).orientation),
+        transform=Transform(translation=Vector3(x=t.x, y=t.y, z=t.z), rotation=pose.orientation),
     )
 
 

@@ -248,7 +248,6 @@ class VdpmNode(Node):
         camera_frame = p.camera_frame or self._image_frame
         cam_hdr = conv.header(stamp, camera_frame)
         frame_hdr = conv.header(stamp, p.odom_frame) if a.in_odom else cam_hdr
-        pose = a.pose
         self.pub_points.publish(conv.cloud_msg(a.cloud, frame_hdr))
         if a.flow is not None:
             flow_cloud = conv.cloud_msg(a.flow, frame_hdr)
@@ -266,14 +265,14 @@ class VdpmNode(Node):
         self.pub_depth.publish(conv.image_msg(a.depth, cam_hdr))
         self.pub_info.publish(conv.camera_info_msg(r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
 
-        pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(pose))
+        pose_stamped = PoseStamped(header=frame_hdr, pose=conv.pose_msg(a.pose))
         self.pub_pose.publish(pose_stamped)
         if a.in_odom:  # without stitching the pose is the identity in the camera's own frame: no odometry
             self.pub_odom.publish(conv.odometry_msg(pose_stamped.pose, a.twist, p.odometry_variance, frame_hdr, camera_frame))
             if self.pub_path.get_subscription_count():  # the whole trajectory: only built for someone
                 self.pub_path.publish(self._path_msg(frame_hdr))
             if self._tf is not None:
-                self._tf(conv.transform_msg(pose, frame_hdr, camera_frame))
+                self._tf(conv.transform_msg(pose_stamped.pose, frame_hdr, camera_frame))
         if "window" in self._custom:
             self._custom["window"].publish(self._window_msg(r, conv.header(stamp, camera_frame)))
         if self.published_windows == 0:

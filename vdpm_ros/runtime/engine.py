@@ -38,13 +38,17 @@ def resolve_device(device: str) -> str:
     """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``; a CUDA device that is not there is an error."""
     import torch
 
+    _check_device_name(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise EngineUnavailableError(f"device {device!r} was asked for but this PyTorch sees no CUDA device; use cpu or auto")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
     return device
+
+
+def _check_device_name(device: str) -> None:
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
 
 
 def _ort_providers(device: str) -> list:
@@ -56,15 +60,13 @@ def _ort_providers(device: str) -> list:
         device = "cuda" if "CUDAExecutionProvider" in available else "cpu"
     if device == "cpu":
         return ["CPUExecutionProvider"]
-    if device.startswith("cuda"):
-        device_id = int(device.split(":")[1]) if ":" in device else 0
-        if "CUDAExecutionProvider" not in available:
-            raise EngineUnavailableError(
-                f"device {device!r} needs ONNX Runtime's CUDAExecutionProvider (pip install onnxruntime-gpu); "
-                f"this build has {available}"
-            )
-        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
-    raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    device_id = int(device.split(":")[1]) if ":" in device else 0
+    if "CUDAExecutionProvider" not in available:
+        raise EngineUnavailableError(
+            f"device {device!r} needs ONNX Runtime's CUDAExecutionProvider (pip install onnxruntime-gpu); "
+            f"this build has {available}"
+        )
+    return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
 
 
 def load_engine(
@@ -87,6 +89,7 @@ def load_engine(
     path = Path(path)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    _check_device_name(device)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: give a checkpoint file or a `vdpm export` directory")
     if engine == "auto":

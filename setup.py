@@ -23,6 +23,8 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        # The interfaces' text, so that bags written without ROS carry the node's own message types.
+        (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
         (f"share/{PACKAGE}/models", glob("models/*.safetensors") + glob("models/*.md")),
     ],
     install_requires=[

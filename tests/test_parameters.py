@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vdpm_ros.ros.parameters import NodeParameters, pipeline_config, render_yaml
+from vdpm_ros.ros.parameters import NodeParameters, render_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,9 +25,14 @@ def test_yaml_equals_the_declared_defaults():
 
 
 def test_defaults_make_a_valid_pipeline_config():
-    cfg = pipeline_config(NodeParameters())
-    assert (cfg.window_size, cfg.max_queue, cfg.time_jump_reset_s) == (5, 2, 1.0)
-    assert pipeline_config(NodeParameters.from_values({"time_jump_reset": 0.0})).time_jump_reset_s is None
+    from vdpm_ros.pipeline import PipelineConfig, WindowBuffer
+
+    cfg = NodeParameters().pipeline
+    assert (cfg.window_size, cfg.queue_size, cfg.time_jump_reset) == (5, 2, 1.0)
+    # The node's parameters are the pipeline's own fields: same names, same defaults.
+    assert cfg == PipelineConfig()
+    never = NodeParameters.from_values({"time_jump_reset": 0.0}).pipeline
+    assert WindowBuffer.from_config(never)._jump_ns is None  # 0 = never reset
 
 
 def test_every_parameter_is_described():
@@ -39,7 +44,8 @@ def test_every_parameter_is_described():
     [
         ({"window_size": 1}, "window_size"),
         ({"preprocess_mode": "stretch"}, "one of"),
-        ({"stride": 6}, "stride 6 > window_size 5"),
+        ({"stride": 0}, "stride must be >= 1"),
+        ({"window_size": 4.5}, "window_size must be an integer"),
         ({"confidence_percentile": 120.0}, "<= 99.9"),
         ({"windowsize": 5}, "unknown vdpm_node parameters"),
     ],
@@ -49,38 +55,85 @@ def test_bad_values_are_refused_with_the_name(values, message):
         NodeParameters.from_values(values)
 
 
-def test_launch_file_overrides_only_declared_parameters_and_runs_vdpm_node():
-    from vdpm_ros.ros.launch_args import OVERRIDABLE
-
-    tree = ast.parse((REPO / "launch" / "vdpm.launch.py").read_text())
-    strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
-    assert "vdpm_node" in strings and "vdpm_ros" in strings
-    assert {"image", "image/compressed", "camera_info", "depth"} <= set(strings)
-    # Each overriding argument is declared with an empty default, so an unset argument never replaces params_file.
-    declared_args = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DeclareLaunchArgument":
-            default = next(k.value for k in node.keywords if k.arg == "default_value")
-            declared_args[node.args[0].value] = default.value if isinstance(default, ast.Constant) else None
-    assert all(declared_args.get(name) == "" for name in OVERRIDABLE), declared_args
-    defaults = NodeParameters.defaults()
-    # An argument named like a parameter must set that parameter (depth_topic as an input remap would
-    # read as the output parameter of the same name).
-    assert set(declared_args) & set(defaults) <= set(OVERRIDABLE), set(declared_args) & set(defaults)
-    for name, kind in OVERRIDABLE.items():
-        assert name == "use_sim_time" and kind is bool or type(defaults[name]) is kind, name
+def test_stride_beyond_the_window_is_one_rule_for_node_and_pipeline():
+    # The pipeline supports windows that share no frame (stitching chains them); the node used to refuse it.
+    params = NodeParameters.from_values({"stride": 6})
+    assert params.pipeline.stride == 6 and params.pipeline.window_size == 5
 
 
-def test_launch_arguments_override_the_params_file_only_when_given():
-    from vdpm_ros.ros.launch_args import parameter_overrides
+def test_every_section_owns_distinct_parameter_names():
+    names = [s.name for s in NodeParameters.specs()]
+    assert len(names) == len(set(names))
+    assert NodeParameters.from_values(NodeParameters().values()) == NodeParameters()
+    assert NodeParameters().replace(window_size=7, odom_frame="o").changed() == {"window_size": 7, "odom_frame": "o"}
 
-    assert parameter_overrides({"model_path": "", "window_size": "", "use_sim_time": ""}) == {}
-    assert parameter_overrides({"model_path": "/m.pt", "window_size": "8", "use_sim_time": "True", "engine": "onnxruntime"}) == {
-        "model_path": "/m.pt", "engine": "onnxruntime", "window_size": 8, "use_sim_time": True}
-    with pytest.raises(ValueError, match="window_size:='five' must be an integer"):
-        parameter_overrides({"window_size": "five"})
-    with pytest.raises(ValueError, match="use_sim_time:='yes' must be true or false"):
-        parameter_overrides({"use_sim_time": "yes"})
+
+def _run_launch_file(monkeypatch, **given: str) -> tuple[dict, dict]:
+    """Execute launch/vdpm.launch.py against stand-ins of the launch packages (not on PyPI): (declared args, Node kwargs)."""
+    import importlib.util
+    import sys
+    import types
+
+    declared: dict[str, str] = {}
+    nodes: list[dict] = []
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context[self.name]
+
+    def declare(name, default_value="", description=""):
+        assert description, name
+        declared[name] = default_value
+        return ("arg", name)
+
+    modules = {
+        "launch": types.SimpleNamespace(LaunchDescription=lambda entities: entities),
+        "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=declare, OpaqueFunction=lambda function: ("fn", function)),
+        "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
+        "launch_ros.actions": types.SimpleNamespace(Node=lambda **kw: nodes.append(kw) or ("node", kw)),
+        "ament_index_python.packages": types.SimpleNamespace(get_package_share_directory=lambda pkg: str(REPO)),
+    }
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location("vdpm_launch", REPO / "launch" / "vdpm.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entities = module.generate_launch_description()
+    context = {**declared, **given}
+    for kind, value in entities:
+        if kind == "fn":
+            value(context)
+    assert len(nodes) == 1
+    return declared, nodes[0]
+
+
+def test_launch_file_declares_every_parameter_and_runs_vdpm_node(monkeypatch):
+    declared, node = _run_launch_file(monkeypatch)
+    assert (node["package"], node["executable"], node["name"], node["namespace"]) == ("vdpm_ros", "vdpm_node", "vdpm_node", "")
+    # Every node parameter can be given on the command line (none is silently ignored), and defaults to
+    # "not given", so an unset argument never replaces what params_file says.
+    assert all(declared[name] == "" for name in NodeParameters.defaults()), declared
+    assert declared["use_sim_time"] == ""
+    params_file, overrides = node["parameters"]
+    assert params_file == str(REPO / "config" / "vdpm.yaml") and overrides == {}
+    # Only the image is remapped by default: camera_info and depth are found beside it by the node.
+    assert node["remappings"] == [("image", "camera/image_raw"), ("image/compressed", "camera/image_raw/compressed")]
+    # An input argument must not be named like a parameter (depth_topic as an input would read as the output).
+    from vdpm_ros.ros.launch_args import INPUT_ARGUMENTS
+
+    assert not {name for name, _, _ in INPUT_ARGUMENTS} & set(NodeParameters.defaults())
+
+
+def test_launch_arguments_reach_the_node(monkeypatch):
+    _, node = _run_launch_file(monkeypatch, namespace="cam1", image_qos="reliable", stride="3", use_sim_time="true",
+                               image_topic="/cam1/color/image_raw", input_depth_topic="/cam1/aligned_depth/image_raw")  # fmt: skip
+    assert node["namespace"] == "cam1"
+    assert node["parameters"][1] == {"image_qos": "reliable", "stride": 3, "use_sim_time": True}
+    assert ("depth", "/cam1/aligned_depth/image_raw") in node["remappings"]
+    assert ("image/compressed", "/cam1/color/image_raw/compressed") in node["remappings"]
 
 
 def test_params_file_is_read_without_ros(tmp_path):
@@ -92,7 +145,7 @@ def test_params_file_is_read_without_ros(tmp_path):
     assert load_params_file(repo / "config" / "vdpm.yaml") == NodeParameters()
     f = tmp_path / "p.yaml"
     f.write_text("/**:\n  ros__parameters:\n    window_size: 4\n")
-    assert load_params_file(f).window_size == 4
+    assert load_params_file(f).pipeline.window_size == 4
     f.write_text("vdpm_node:\n  ros__parameters:\n    window_sise: 4\n")
     with pytest.raises(ValueError, match="unknown vdpm_node parameters: \\['window_sise'\\]"):
         load_params_file(f)

@@ -172,10 +172,10 @@ def test_resume_refuses_another_architecture(tmp_path, micro_config):
 
 
 def test_model_card_states_the_measured_numbers_and_the_verdict(tmp_path, micro_config):
-    from vdpm_ros.benchmark import run_pipeline_benchmark
+    from vdpm_ros.harness.benchmark import run_pipeline_benchmark
     from vdpm_ros.evaluation.synthetic import SyntheticEvalConfig, evaluate_synthetic
-    from vdpm_ros.train.model_card import main as card_main
-    from vdpm_ros.train.model_card import meets_bar
+    from vdpm_ros.harness.model_card import main as card_main
+    from vdpm_ros.harness.model_card import meets_bar
 
     run = tmp_path / "run"
     result = train(micro_config, TrainConfig(steps=2, batch_size=1, warmup_steps=1, scene=SceneConfig(height=28, width=42, frames=3)),
@@ -195,7 +195,7 @@ def test_model_card_states_the_measured_numbers_and_the_verdict(tmp_path, micro_
 
 
 def test_model_card_bar():
-    from vdpm_ros.train.model_card import meets_bar
+    from vdpm_ros.harness.model_card import meets_bar
 
     def result(dyn, base, iou):
         return {"tracking_epe_dynamic": dyn, "motion_mask_iou": iou, "no_motion": {"tracking_epe_dynamic": base}}

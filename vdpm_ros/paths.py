@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "vdpm_default.safetensors"
@@ -31,6 +32,18 @@ def default_model_path() -> Path | None:
     if share is not None:
         candidates.append(share / "models" / DEFAULT_MODEL_NAME)
     return next((p for p in candidates if p.is_file()), None)
+
+
+def interface_dir() -> Path | None:
+    """The package's .msg files (SceneFlow, Window, ...): the checkout's msg/, or share/vdpm_ros/msg of an install.
+
+    The output bag registers them with rosbags, so bags carry the node's own message types without ROS.
+    """
+    candidates = [_PACKAGE.parent / "msg", Path(sys.prefix) / "share" / "vdpm_ros" / "msg"]
+    share = _share_dir()
+    if share is not None:
+        candidates.append(share / "msg")
+    return next((p for p in candidates if p.is_dir() and any(p.glob("*.msg"))), None)
 
 
 def default_model_caveat(path: Path) -> str:

@@ -48,7 +48,7 @@ def test_oracle_on_a_synthetic_bag_has_no_error_and_beats_the_baseline(seq, synt
 def test_skipped_frames_are_scored_against_the_frames_the_window_really_holds(seq, synth_bag):
     # min_frame_interval 0.15 s at 10 fps keeps every other frame: the window's previous frame is two
     # bag frames back, and the ground truth must be taken there too.
-    config = PipelineConfig(window_size=3, min_frame_interval_s=0.15)
+    config = PipelineConfig(window_size=3, min_frame_interval=0.15)
     ev = evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), synth_bag, config, BagEvalOptions(protocol_frames=0), progress=False)
     assert ev.windows == 3  # frames 0 2 4 6 8 -> windows ending at 4, 6, 8
     m = ev.metrics
@@ -176,29 +176,45 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
 
     from vdpm_ros.bags.output_bag import OutputBagWriter
     from vdpm_ros.messages.pointcloud import CloudLayout, Field, unpack_cloud
+    from vdpm_ros.output import OutputConfig
+    from vdpm_ros.pipeline import OfflinePipeline
     from vdpm_ros.pipeline.published import published_arrays
 
     outputs = []
-    with OutputBagWriter(tmp_path / "out") as writer:
+    config = PipelineConfig(window_size=4)
+    model = OracleModel(seq, ORACLE_IMG, "crop")
+    pipe = OfflinePipeline(model, config)
+    with OutputBagWriter(tmp_path / "out", trajectory=pipe.trajectory) as writer:
         def keep(o):
             outputs.append(o)
             writer.write(o)
 
-        evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), synth_bag, PipelineConfig(window_size=4), BagEvalOptions(protocol_frames=0),
-                     progress=False, on_output=keep)  # fmt: skip
-    counts, clouds = {}, []
+        evaluate_bag(model, synth_bag, config, BagEvalOptions(protocol_frames=0), progress=False, on_output=keep, pipeline=pipe)
+    counts, clouds, paths, flows = {}, [], [], []
     with AnyReader([tmp_path / "out"]) as reader:
         for conn, _, raw in reader.messages():
             counts[conn.topic] = counts.get(conn.topic, 0) + 1
             if conn.topic == "/vdpm/points":
                 clouds.append(reader.deserialize(raw, conn.msgtype))
-    assert counts == {t: 7 for t in ("/camera/image_raw", "/vdpm/points", "/vdpm/scene_flow", "/vdpm/motion_mask", "/vdpm/depth",
-                                     "/vdpm/camera_info", "/vdpm/camera_pose", "/vdpm/odometry", "/tf")}  # fmt: skip
+            if conn.topic == "/vdpm/path":
+                paths.append(reader.deserialize(raw, conn.msgtype))
+            if conn.topic == "/vdpm/scene_flow_stamped":
+                flows.append(reader.deserialize(raw, conn.msgtype))
+    # Every topic the node publishes by default (its channel table), each once per window, plus the input image.
+    node_topics = {"/" + c.topic.lstrip("/") for c in OutputConfig().channels()}
+    assert node_topics == {"/vdpm/points", "/vdpm/scene_flow", "/vdpm/scene_flow_stamped", "/vdpm/motion_mask", "/vdpm/optical_flow",
+                           "/vdpm/depth", "/vdpm/camera_info", "/vdpm/camera_pose", "/vdpm/odometry", "/vdpm/path", "/tf"}  # fmt: skip
+    assert counts == {t: 7 for t in node_topics | {"/camera/image_raw"}}
     m = clouds[-1]
     cloud = unpack_cloud(CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in m.fields), m.point_step), m.data, m.height, m.width)
     expected = published_arrays(outputs[-1]).cloud
     np.testing.assert_array_equal(cloud["x"].reshape(-1), expected["x"])
     assert m.header.frame_id == "vdpm_odom" and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec == outputs[-1].result.latest_stamp_ns
+    # The path grows by one pose per window; the stamped scene flow names its two times.
+    assert [len(p.poses) for p in paths] == [4 + k for k in range(7)]
+    r = outputs[-1].result
+    assert flows[-1].target_stamp.sec * 10**9 + flows[-1].target_stamp.nanosec == r.latest_stamp_ns
+    assert flows[-1].source_stamp.sec * 10**9 + flows[-1].source_stamp.nanosec == r.previous_stamp_ns
 
 
 class StillOracle(OracleModel):

@@ -9,8 +9,8 @@ from vdpm_ros.pipeline import PipelineConfig
 
 def test_defaults():
     c = PipelineConfig()
-    assert (c.window_size, c.stride, c.max_queue, c.preprocess_mode, c.scale_mode) == (5, 1, 2, "crop", "none")
-    assert c.confidence_percentile == 50.0 and c.motion_threshold == 0.025 and c.min_frame_interval_s == 0.0
+    assert (c.window_size, c.stride, c.queue_size, c.preprocess_mode, c.scale_mode) == (5, 1, 2, "crop", "none")
+    assert c.confidence_percentile == 50.0 and c.motion_threshold == 0.025 and c.min_frame_interval == 0.0 and c.time_jump_reset == 1.0
     assert c.units == "model" and c.stitch_fits_scale and c.decode_previous_time and c.stitch
 
 
@@ -21,10 +21,10 @@ def test_defaults():
         ("window_size", 2.0, "window_size must be an int"),
         ("window_size", True, "window_size must be an int"),
         ("stride", 0, "stride must be >= 1"),
-        ("max_queue", 0, "max_queue"),
-        ("min_frame_interval_s", -0.1, "min_frame_interval_s"),
-        ("min_frame_interval_s", float("nan"), "min_frame_interval_s"),
-        ("time_jump_reset_s", 0.0, "time_jump_reset_s"),
+        ("queue_size", 0, "queue_size"),
+        ("min_frame_interval", -0.1, "min_frame_interval"),
+        ("min_frame_interval", float("nan"), "min_frame_interval"),
+        ("time_jump_reset", -1.0, "time_jump_reset"),
         ("preprocess_mode", "resize", "preprocess_mode"),
         ("resample", "cubic", "resample"),
         ("confidence_percentile", 100.0, "confidence_percentile"),
@@ -58,4 +58,11 @@ def test_from_dict_round_trip_and_unknown_keys():
     assert PipelineConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ValueError, match="unknown PipelineConfig keys: \\['windowsize'\\]"):
         PipelineConfig.from_dict({"windowsize": 3})
-    assert PipelineConfig.from_dict({"min_frame_interval_s": 1}).min_frame_interval_s == 1.0
+    assert PipelineConfig.from_dict({"min_frame_interval": 1}).min_frame_interval == 1.0
+
+
+def test_a_time_jump_reset_of_zero_means_never_reset():
+    from vdpm_ros.pipeline import WindowBuffer
+
+    assert WindowBuffer.from_config(PipelineConfig(time_jump_reset=0.0))._jump_ns is None
+    assert WindowBuffer.from_config(PipelineConfig(time_jump_reset=1.5))._jump_ns == 1_500_000_000

@@ -29,7 +29,7 @@ class GatedOracle(OracleModel):
 def test_stream_publishes_every_window_with_a_continuous_trajectory(seq_long):
     oracle = OracleModel(seq_long, ORACLE_IMG, "pad", window_scales={1: 0.5, 2: 2.0, 3: 1.5, 4: 0.7})
     outputs = []
-    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8)
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, queue_size=8)
     with StreamingPipeline(oracle, config, on_output=outputs.append) as pipe:
         pushes = [pipe.push(f) for f in frames_of(seq_long)]
         assert pipe.wait_idle(WAIT)
@@ -47,7 +47,7 @@ def test_stream_publishes_every_window_with_a_continuous_trajectory(seq_long):
 def test_slow_inference_drops_the_oldest_windows_and_still_stitches(seq_long):
     oracle = GatedOracle(seq_long, ORACLE_IMG, "pad")
     outputs = []
-    pipe = StreamingPipeline(oracle, PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=2), on_output=outputs.append)
+    pipe = StreamingPipeline(oracle, PipelineConfig(preprocess_mode="pad", window_size=4, queue_size=2), on_output=outputs.append)
     try:
         frames = frames_of(seq_long)
         for f in frames[:4]:
@@ -72,7 +72,7 @@ def test_slow_inference_drops_the_oldest_windows_and_still_stitches(seq_long):
 def test_a_failing_window_is_reported_and_the_stream_goes_on(seq_long):
     oracle = OracleModel(seq_long, ORACLE_IMG, "pad")
     outputs, errors = [], []
-    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8, scale_mode="depth", stitch=False)
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, queue_size=8, scale_mode="depth", stitch=False)
     frames = frames_of(seq_long, depth=True)
     frames[3] = frames_of(seq_long, [3])[0]  # the first window's latest frame has no depth: no scale yet
     with StreamingPipeline(oracle, config, outputs.append, lambda window, exc: errors.append(exc)) as pipe:
@@ -88,7 +88,7 @@ def test_a_failing_window_is_reported_and_the_stream_goes_on(seq_long):
 def test_offline_pipeline_matches_the_streaming_one(seq_long):
     from vdpm_ros.pipeline import OfflinePipeline
 
-    config = PipelineConfig(preprocess_mode="pad", window_size=4, max_queue=8)
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, queue_size=8)
     scales = {1: 0.5, 2: 2.0, 3: 1.5, 4: 0.7}
     streamed = []
     with StreamingPipeline(OracleModel(seq_long, ORACLE_IMG, "pad", window_scales=scales), config, streamed.append) as pipe:

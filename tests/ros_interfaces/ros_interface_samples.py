@@ -39,10 +39,11 @@ def scene_flow_columns(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def cloud_msg(columns: dict[str, np.ndarray], header: Header) -> PointCloud2:
-    """An organised PointCloud2 from ``[H, W]`` columns: the node's own packer."""
-    from vdpm_ros.ros.conversions import cloud_msg as pack
+    """An organised PointCloud2 from ``[H, W]`` columns: the node's own builder."""
+    from vdpm_ros.output import RclpyTypes
+    from vdpm_ros.output.builders import cloud
 
-    return pack(columns, header)
+    return cloud(RclpyTypes(), columns, header)
 
 
 def cloud_columns(cloud: PointCloud2) -> np.ndarray:

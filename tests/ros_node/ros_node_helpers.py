@@ -23,7 +23,7 @@ def start_node(env: dict, *ros_args: str) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen) -> str:
-    from vdpm_ros.ros.live_eval import stop_process
+    from vdpm_ros.harness.live_eval import stop_process
 
     return stop_process(proc, 15.0)
 
@@ -64,3 +64,11 @@ def driver_node(name: str):
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
+
+
+def ros_header(stamp_ns: int, frame_id: str):
+    """std_msgs/Header for test publishers, built by the package's own output builder."""
+    from vdpm_ros.output import RclpyTypes
+    from vdpm_ros.output.builders import header
+
+    return header(RclpyTypes(), stamp_ns, frame_id)

@@ -79,7 +79,7 @@ def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isol
     from vdpm_ros.msg import SceneFlow
 
     from vdpm_ros.messages.image import encode_image
-    from vdpm_ros.ros import conversions as conv
+    from ros_node_helpers import ros_header as _header
 
     install = ament_install
     env = {
@@ -111,7 +111,7 @@ def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isol
             rng = np.random.default_rng(0)
             for i in range(3):
                 p = encode_image(rng.integers(0, 255, (84, 112, 3), dtype=np.uint8))
-                msg = Image(header=conv.header(1_000_000_000 + i * 100_000_000, "cam"), height=p.height, width=p.width,
+                msg = Image(header=_header(1_000_000_000 + i * 100_000_000, "cam"), height=p.height, width=p.width,
                             encoding=p.encoding, is_bigendian=0, step=p.step)  # fmt: skip
                 msg.data = p.data
                 pub.publish(msg)

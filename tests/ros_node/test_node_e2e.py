@@ -56,6 +56,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
     from vdpm_ros.messages.image import ImagePayload, encode_image
     from vdpm_ros.msg import SceneFlow, Window
+    from ros_node_helpers import ros_header as _header
     from vdpm_ros.ros import conversions as conv
 
     env, model_path = node_env
@@ -90,7 +91,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         def send(rgb: np.ndarray, stamp: int, encoding: str | None = None) -> None:
             p: ImagePayload = encode_image(rgb)
-            msg = Image(header=conv.header(stamp, CAMERA_FRAME), height=p.height, width=p.width,
+            msg = Image(header=_header(stamp, CAMERA_FRAME), height=p.height, width=p.width,
                         encoding=encoding or p.encoding, is_bigendian=0, step=p.step)  # fmt: skip
             msg.data = p.data
             pub.publish(msg)
@@ -110,7 +111,7 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         # robustness: a non-finite CameraInfo, a bad encoding, a stamp going backwards and a size change;
         # the node counts each and keeps running
-        bad_info = CameraInfo(header=conv.header(stamps[-1], CAMERA_FRAME), height=RAW_H, width=RAW_W)
+        bad_info = CameraInfo(header=_header(stamps[-1], CAMERA_FRAME), height=RAW_H, width=RAW_W)
         bad_info.k = [float("nan")] * 9
         info_pub.publish(bad_info)
         spin_until(executor, lambda: False, 0.3)

@@ -13,7 +13,7 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     from vdpm_ros.export.onnx_export import export_onnx
     from vdpm_ros.messages.image import encode_image
     from vdpm_ros.model import VDPM
-    from vdpm_ros.ros import conversions as conv
+    from ros_node_helpers import ros_header as _header
     from vdpm_ros.synth import SceneConfig, generate_sequence
 
     env, _ = node_env
@@ -31,7 +31,7 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
             assert wait_for_subscriber(executor, pub) and wait_for_publisher(executor, sub), stop(node)
             for i in range(4):
                 p = encode_image(seq.images[i])
-                msg = Image(header=conv.header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
+                msg = Image(header=_header(10**12 + i * 10**8, "cam"), height=p.height, width=p.width, encoding=p.encoding, step=p.step)
                 msg.data = p.data
                 pub.publish(msg)
                 executor.spin_once(timeout_sec=0.2)

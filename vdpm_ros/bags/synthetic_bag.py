@@ -28,12 +28,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..geometry.rotation import quat_to_mat
 from ..messages.pointcloud import CloudLayout, Field, unpack_cloud
 from ..synth import SceneConfig, SyntheticSequence
-from .bag_messages import BagMessages
+from ..output import RosbagsTypes
+from ..output import builders as b
 
 IMAGE_TOPIC = "/camera/image_raw"
 CAMERA_INFO_TOPIC = "/camera/camera_info"
@@ -97,13 +97,12 @@ def write_synthetic_bag(seq: SyntheticSequence, path: str | Path, config: SceneC
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; rosbag2 writes a new directory (choose another --out)")
-    m = BagMessages()
-    T = m.T
+    T = RosbagsTypes()
     S, H, W = seq.images.shape[:3]
     base, motion = object_motion_table(seq)
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         conns = {
-            topic: writer.add_connection(topic, msgtype, typestore=m.store)
+            topic: writer.add_connection(topic, msgtype, typestore=T.store)
             for topic, msgtype in (
                 (IMAGE_TOPIC, "sensor_msgs/msg/Image"),
                 (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo"),
@@ -115,23 +114,23 @@ def write_synthetic_bag(seq: SyntheticSequence, path: str | Path, config: SceneC
         }
 
         def put(topic: str, stamp: int, msg, msgtype: str) -> None:
-            writer.write(conns[topic], stamp, m.serialize(msg, msgtype))
+            writer.write(conns[topic], stamp, T.serialize(msg, msgtype))
 
         info = {
             "seed": seq.seed, "fps": config.fps, "frames": S, "scene_config": dataclasses.asdict(config),
             "object_motion": motion.tolist(),
         }  # fmt: skip
-        put(INFO_TOPIC, START_TIME_NS, T["std_msgs/msg/String"](data=json.dumps(info, default=list)), "std_msgs/msg/String")
+        put(INFO_TOPIC, START_TIME_NS, T.make("std_msgs/msg/String", data=json.dumps(info, default=list)), "std_msgs/msg/String")
         world_from_cam = seq.camera_to_world()
         for i in range(S):
             stamp = START_TIME_NS + int(round(seq.timestamps[i] * 1e9))
-            cam_hdr = m.header(stamp, CAMERA_FRAME)
-            put(IMAGE_TOPIC, stamp, m.image(np.ascontiguousarray(seq.images[i]), cam_hdr), "sensor_msgs/msg/Image")
-            put(CAMERA_INFO_TOPIC, stamp, m.camera_info(seq.intrinsics[i], H, W, cam_hdr), "sensor_msgs/msg/CameraInfo")
-            pose = T["geometry_msgs/msg/PoseStamped"](header=m.header(stamp, WORLD_FRAME), pose=m.pose(world_from_cam[i]))
+            cam_hdr = b.header(T, stamp, CAMERA_FRAME)
+            put(IMAGE_TOPIC, stamp, b.image(T, np.ascontiguousarray(seq.images[i]), cam_hdr), "sensor_msgs/msg/Image")
+            put(CAMERA_INFO_TOPIC, stamp, b.camera_info(T, seq.intrinsics[i], H, W, cam_hdr), "sensor_msgs/msg/CameraInfo")
+            pose = T.make("geometry_msgs/msg/PoseStamped", header=b.header(T, stamp, WORLD_FRAME), pose=b.pose(T, world_from_cam[i]))
             put(POSE_TOPIC, stamp, pose, "geometry_msgs/msg/PoseStamped")
-            put(DEPTH_TOPIC, stamp, m.image(np.ascontiguousarray(seq.depth[i], dtype=np.float32), cam_hdr), "sensor_msgs/msg/Image")
-            cloud = m.cloud(_pointmap_columns(seq, base, i), m.header(stamp, WORLD_FRAME), is_dense=True)
+            put(DEPTH_TOPIC, stamp, b.image(T, np.ascontiguousarray(seq.depth[i], dtype=np.float32), cam_hdr), "sensor_msgs/msg/Image")
+            cloud = b.cloud(T, _pointmap_columns(seq, base, i), b.header(T, stamp, WORLD_FRAME), is_dense=True)
             put(POINTMAP_TOPIC, stamp, cloud, "sensor_msgs/msg/PointCloud2")
     return path
 
@@ -140,7 +139,7 @@ def read_synthetic_bag(path: str | Path) -> SyntheticSequence:
     """Read back a bag written by :func:`write_synthetic_bag` (object metadata is not stored)."""
     from rosbags.rosbag2 import Reader
 
-    ts = BagMessages().store
+    ts = RosbagsTypes().store
     msgs: dict[str, list] = {}
     with Reader(Path(path)) as reader:
         for conn, _, raw in reader.messages():
@@ -156,7 +155,7 @@ def read_synthetic_bag(path: str | Path) -> SyntheticSequence:
     extrinsics = []
     for m in msgs[POSE_TOPIC]:
         o, p = m.pose.orientation, m.pose.position
-        rot = quat_to_mat(torch.tensor([o.x, o.y, o.z, o.w], dtype=torch.float64)).numpy()
+        rot = quat_to_mat(np.array([o.x, o.y, o.z, o.w]))
         t = np.array([p.x, p.y, p.z])
         extrinsics.append(np.concatenate([rot.T, (-rot.T @ t)[:, None]], axis=1))  # camera-from-world
     base = np.zeros((S, H, W, 3), np.float32)

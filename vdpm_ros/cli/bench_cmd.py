@@ -6,10 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import add_model_arguments, load_model
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time preprocess/encode/decode/heads/postprocess against the official-style reference")
-    p.add_argument("--model", default="cpu_small", help="a checkpoint, an ONNX export directory (vdpm export), or a preset with random weights: cpu_small, cpu_tiny, official")
+    add_model_arguments(p, device_default="cpu", help="a checkpoint, a `vdpm export` directory, or a preset with random "
+                        "weights: cpu_small (the default), cpu_tiny, official")
     p.add_argument("--frames", type=int, default=5)
     p.add_argument("--raw-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     p.add_argument("--target-times", type=int, default=2)
@@ -17,30 +20,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"))
-    p.add_argument("--device", default="cpu")
     p.add_argument("--pipeline", action="store_true", help="time the node's whole per-window computation (WindowProcessor) instead")
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
 
 
-def _model(spec: str, device: str):
-    import torch
-
-    from ..model import VDPM
-    from ..model.presets import PRESETS, preset
-    from ..runtime import load_engine
-
-    if spec in PRESETS:
-        torch.manual_seed(0)
-        return VDPM(preset(spec)), f"preset {spec} (random weights)"
-    loaded = load_engine(spec, "auto", device=device)  # ONNX Runtime for an export directory, PyTorch for a checkpoint
-    return loaded.model, loaded.description
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import BenchConfig, format_table, run_benchmark, run_pipeline_benchmark
+    from ..harness.benchmark import BenchConfig, format_table, run_benchmark, run_pipeline_benchmark
 
-    model, source = _model(args.model, args.device)
+    if args.model is None:
+        args.model = "preset:cpu_small"  # the benchmark's default: the embedded architecture, random weights
+    loaded = load_model(args)
+    model, source = loaded.model, loaded.description
     if args.pipeline:
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup)
         print(f"model: {source}; WindowProcessor.process, {args.frames} frames {args.raw_size[1]}x{args.raw_size[0]}, stride 1, {args.repeats} runs")

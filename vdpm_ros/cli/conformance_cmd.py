@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..conformance import INTERNAL_ARRAYS, compare_to_reference, run_conformance
+    from ..harness.conformance import INTERNAL_ARRAYS, compare_to_reference, run_conformance
 
     ours = run_conformance(args.fixture_dir, engine=args.engine)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,17 +5,17 @@ node's pipeline over it with the embedded model, and write the report, the pictu
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 from pathlib import Path
 
-log = logging.getLogger("vdpm.demo")
+from .common import add_model_arguments, load_model
+
 MARKER = ".vdpm_demo"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthetic sequence -> pipeline -> report, pictures and an MCAP bag of the outputs")
-    p.add_argument("--checkpoint", type=Path, default=None, help="model file (default: the embedded model in models/)")
+    add_model_arguments(p)
     p.add_argument("--out", type=Path, default=Path("vdpm_demo"), help="output directory (default ./vdpm_demo; a previous demo there is replaced)")
     p.add_argument("--frames", type=int, default=30, help="frames of the sequence (default 30)")
     p.add_argument("--window-size", type=int, default=5, help="window size S (default 5, the node's default)")
@@ -23,22 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, nargs=2, default=None, metavar=("H", "W"),
                    help="camera image size (default: the model's network size, so the synthetic protocol runs too)")
     p.set_defaults(run=run)
-
-
-def _load(checkpoint: Path | None):
-    from ..model import VDPM
-    from ..model.checkpoint import load_model
-    from ..model.presets import cpu_small
-    from ..paths import default_model_caveat, default_model_path
-
-    path = checkpoint or default_model_path()
-    if path is not None:
-        if checkpoint is None:
-            log.warning(default_model_caveat(path))
-        model, _ = load_model(path)
-        return model, str(path)
-    log.warning("no trained default model found in models/: using RANDOM weights, the numbers below are meaningless")
-    return VDPM(cpu_small()).eval(), "random weights (untrained)"
 
 
 def _fresh_output_dir(out: Path) -> None:
@@ -53,7 +37,7 @@ def _fresh_output_dir(out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..bags.synthetic_bag import write_synthetic_bag
     from ..evaluation.bag_eval import BagEvalOptions
-    from ..pipeline import PipelineConfig
+    from ..ros.parameters import NodeParameters
     from ..synth import SceneConfig, generate_sequence
     from .eval_cmd import evaluate_and_report, print_summary
 
@@ -61,21 +45,21 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--window-size must be at least 2 (scene flow needs two times)")
     if args.frames < args.window_size:
         raise ValueError(f"--frames ({args.frames}) must be at least --window-size ({args.window_size})")
-    model, source = _load(args.checkpoint)
+    loaded = load_model(args, fallback="preset:cpu_small")
+    model, source = loaded.model, loaded.source
     if args.size is None:
         width = model.config.img_size
         height = round(width * 0.75 / 14) * 14  # 4:3 at the network width: the network sees the camera image unchanged
     else:
         height, width = args.size
     _fresh_output_dir(args.out)
-    print(f"model: {source} ({sum(p.numel() for p in model.parameters()):,} parameters)")
     scene = SceneConfig(height=height, width=width, frames=args.frames)
     seq = generate_sequence(args.seed, scene)
     bag = write_synthetic_bag(seq, args.out / "input_bag", scene)
     print(f"input: {bag} ({args.frames} synthetic frames {width}x{height}, seed {args.seed}, with exact 4D ground truth)")
     protocol = 10 if args.frames >= 10 else 0
     ev = evaluate_and_report(
-        model, source, bag, PipelineConfig(window_size=args.window_size), BagEvalOptions(protocol_frames=protocol),
+        model, source, bag, NodeParameters().replace(window_size=args.window_size), BagEvalOptions(protocol_frames=protocol),
         args.out / "report.json", args.out, args.out / "output_bag",
     )  # fmt: skip
     print_summary(ev)

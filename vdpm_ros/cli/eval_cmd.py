@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .common import add_model_arguments, load_model
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,10 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--synthetic", metavar="SEEDS", help="held-out seeds, e.g. 1000-1019 (training seeds are refused)")
     what.add_argument("--bag", type=Path, help="bag file or rosbag2 directory")
-    p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the embedded model)")
+    add_model_arguments(p, device_default="cpu")
     p.add_argument("--json", type=Path, required=True, help="output JSON")
     p.add_argument("--frames", type=int, default=10, help="--synthetic: window size; --bag: frames of the synthetic protocol")
-    p.add_argument("--device", default="cpu")
     bag = p.add_argument_group("--bag options")
     bag.add_argument("--report", type=Path, default=None, help="directory for report.md and the plots")
     bag.add_argument("--output-bag", type=Path, default=None, help="write every topic the node would publish to this MCAP bag")
@@ -39,27 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _load(path: Path | None, device: str):
-    from ..paths import default_model_path
-    from ..runtime import load_engine
-
-    path = path or default_model_path()
-    if path is None:
-        raise FileNotFoundError("no --model given and no embedded default model in models/")
-    return load_engine(path, "auto", device=device).model, path  # ONNX Runtime for an export directory
-
-
 def run(args: argparse.Namespace) -> int:
     if args.bag is not None:
         return run_bag(args)
     from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic, parse_seeds
 
     seeds = parse_seeds(args.synthetic)
-    model, path = _load(args.model, args.device)
+    loaded = load_model(args)
+    model = loaded.model
     width = model.config.img_size
     height = round(width * 0.75 / 14) * 14  # a 4:3 camera at the model's native width: no resampling
-    result = evaluate_synthetic(model, seeds, SyntheticEvalConfig(frames=args.frames, height=height, width=width), args.device)
-    result["model_path"] = str(path)
+    result = evaluate_synthetic(model, seeds, SyntheticEvalConfig(frames=args.frames, height=height, width=width), loaded.device)
+    result["model_path"] = loaded.source
+    result["engine"] = loaded.description
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"{'metric':22s} {'model':>10s} {'no-motion':>10s}")
@@ -70,22 +63,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_bag(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from ..evaluation.bag_eval import BagEvalOptions
-    from ..ros.parameters import NodeParameters, load_params_file, pipeline_config
+    from ..ros.parameters import NodeParameters, load_params_file
 
     params = load_params_file(args.params_file) if args.params_file else NodeParameters()
     if args.window_size is not None:
-        params = dataclasses.replace(params, window_size=args.window_size)
+        params = params.replace(window_size=args.window_size)
+    if args.model is not None:
+        params = params.replace(model_path=str(args.model))
+    args.model = params.model.model_path or None  # --model, else the params file's model_path, else the embedded one
     options = BagEvalOptions(
         image_topic=args.image_topic, depth_topic=args.depth_topic, groundtruth=args.groundtruth,
         gt_tf=tuple(args.gt_tf) if args.gt_tf else None, max_time_diff_s=args.max_time_diff, protocol_frames=args.frames,
     )  # fmt: skip
     if args.live:
         return run_live(args, params, options)
-    model, path = _load(args.model, args.device)
-    ev = evaluate_and_report(model, str(path), args.bag, pipeline_config(params), options, args.json, args.report, args.output_bag)
+    loaded = load_model(args)
+    ev = evaluate_and_report(loaded.model, loaded.source, args.bag, params, options, args.json, args.report, args.output_bag)
     print_summary(ev)
     return 0
 
@@ -94,13 +88,13 @@ def run_live(args: argparse.Namespace, params, options) -> int:
     if args.output_bag is not None:
         raise ValueError("--output-bag is written by the offline evaluation; with --live record the node's topics yourself")
     try:
-        from ..ros.live_eval import evaluate_live
+        from ..harness.live_eval import evaluate_live
     except ImportError as exc:
         raise ValueError(f"--live needs rclpy ({exc}); source ROS 2 or run: bash scripts/setup_ros_venv.sh") from exc
-    from ..ros.live_eval import NodeFailed
+    from ..harness.live_eval import NodeFailed
 
     try:
-        ev = evaluate_live(args.bag, str(args.model or ""), params, options, rate=args.rate)
+        ev = evaluate_live(args.bag, params, options, rate=args.rate)
     except NodeFailed as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -112,17 +106,19 @@ def run_live(args: argparse.Namespace, params, options) -> int:
     return 0
 
 
-def evaluate_and_report(model, model_name: str, bag: Path, config, options, json_path: Path | None, report_dir: Path | None,
+def evaluate_and_report(model, model_name: str, bag: Path, params, options, json_path: Path | None, report_dir: Path | None,
                         output_bag: Path | None):  # fmt: skip
-    """Evaluate ``bag`` and write the JSON, the report and the output bag that were asked for."""
+    """Evaluate ``bag`` with the node's ``params`` and write the JSON, the report and the output bag that were asked for."""
     from ..bags.output_bag import OutputBagWriter
     from ..evaluation.bag_eval import evaluate_bag
+    from ..pipeline import OfflinePipeline
 
     if output_bag is not None:
-        with OutputBagWriter(output_bag) as writer:
-            ev = evaluate_bag(model, bag, config, options, model_name, on_output=writer.write)
+        pipe = OfflinePipeline(model, params.pipeline)  # its trajectory is the bag's /vdpm/path, as the node's is
+        with OutputBagWriter(output_bag, config=params.outputs, trajectory=pipe.trajectory) as writer:
+            ev = evaluate_bag(model, bag, params.pipeline, options, model_name, on_output=writer.write, pipeline=pipe)
     else:
-        ev = evaluate_bag(model, bag, config, options, model_name)
+        ev = evaluate_bag(model, bag, params.pipeline, options, model_name)
     write_outputs(ev, json_path, report_dir)
     if output_bag is not None:
         print(f"wrote {output_bag} (MCAP: open in Foxglove, or vdpm play / ros2 bag play it into RViz)")

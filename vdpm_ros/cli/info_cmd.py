@@ -1,4 +1,4 @@
-"""``vdpm info CHECKPOINT``: what a checkpoint holds and whether it loads."""
+"""``vdpm info MODEL``: what a checkpoint or an export holds and whether it loads."""
 
 from __future__ import annotations
 
@@ -6,23 +6,38 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import load_model
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="load a checkpoint strictly and print its architecture and size")
-    p.add_argument("checkpoint", type=Path)
+    p = sub.add_parser("info", help="load a checkpoint or an export strictly and print its architecture and size")
+    p.add_argument("model", nargs="?", default=None, help="a checkpoint file or a `vdpm export` directory (default: the embedded model)")
+    p.add_argument("--model", dest="model_flag", default=None, help=argparse.SUPPRESS)
     p.add_argument("--allow-vggt", action="store_true", help="accept a plain VGGT checkpoint (decoder left untrained)")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, engine="auto", device="cpu")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model.checkpoint import load_model
+    args.model = args.model_flag or args.model
+    loaded = load_model(args, allow_vggt=args.allow_vggt)
+    if loaded.kind == "onnxruntime":
+        manifest = loaded.model.manifest
+        print(f"ONNX export for {manifest.image_hw[1]}x{manifest.image_hw[0]} network inputs, {manifest.dtype}, opset {manifest.opset}")
+        print(f"exported from {manifest.source_checkpoint} (sha256 {manifest.source_sha256 or 'unknown'})")
+        for name, file in manifest.files.items():
+            size = (Path(loaded.source) / file).stat().st_size
+            print(f"  {name}: {file} ({size / 2**20:.1f} MiB)")
+    else:
+        n = sum(p.numel() for p in loaded.model.parameters())
+        print(f"{loaded.source}: {n:,} parameters")
+        if loaded.decoder_untrained:
+            print("UNTRAINED decoder (VGGT checkpoint)")
+        if loaded.source.endswith(".safetensors"):
+            from safetensors import safe_open
 
-    model, report = load_model(args.checkpoint, allow_untrained_decoder=args.allow_vggt)
-    n = sum(p.numel() for p in model.parameters())
-    print(f"{args.checkpoint}: {report.loaded} tensors, {n:,} parameters")
-    if report.ignored:
-        print(f"ignored {len(report.ignored)} VGGT head tensors (depth_head / track_head)")
-    if report.untrained:
-        print(f"UNTRAINED: {len(report.untrained)} decoder tensors (VGGT checkpoint)")
-    print(json.dumps(model.config.to_dict(), indent=2))
+            with safe_open(loaded.source, framework="pt") as f:  # the header only, not the tensors
+                extra = {k: v for k, v in (f.metadata() or {}).items() if k != "vdpm_config"}
+            if extra:
+                print("metadata: " + json.dumps(extra))
+    print(json.dumps(loaded.model.config.to_dict(), indent=2))
     return 0

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
-from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput
+from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
 from .metrics import depth_metrics, end_point_error
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
 
@@ -239,8 +239,13 @@ def evaluate_bag(
     model_name: str = "",
     progress: bool = True,
     on_output: Callable[[PipelineOutput], None] | None = None,
+    pipeline: OfflinePipeline | None = None,
 ) -> BagEvaluation:
-    """Run the pipeline over every image of the bag and measure it against the bag's ground truth."""
+    """Run the pipeline over every image of the bag and measure it against the bag's ground truth.
+
+    ``pipeline``: an OfflinePipeline of ``model`` and ``config`` made by the caller (to read its trajectory
+    while the bag runs, as the output bag's path does); default: a new one.
+    """
     from tqdm import tqdm
 
     path = Path(path)
@@ -259,9 +264,10 @@ def evaluate_bag(
         synth_stamps = START_TIME_NS + np.round(seq.timestamps * 1e9).astype(np.int64)
 
     total_images = count_images(path, topics)
-    expected_windows = max(1, total_images - config.window_size + 1)
-    keep = set(np.linspace(0, expected_windows - 1, max(1, options.snapshots)).round().astype(int).tolist())
-    pipe = OfflinePipeline(model, config)
+    # Snapshots spread over the windows expected if no frame is rate-limited (widely spaced stamps).
+    expected = max(1, expected_windows((i * 10**12 for i in range(total_images)), config))
+    keep = set(np.linspace(0, expected - 1, max(1, options.snapshots)).round().astype(int).tolist())
+    pipe = pipeline or OfflinePipeline(model, config)
     records: list[WindowRecord] = []
     snapshots: list[Snapshot] = []
     depth_matcher = DepthMatcher()

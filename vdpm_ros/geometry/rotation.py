@@ -1,11 +1,32 @@
-"""Rotation conversions. Quaternions are scalar-last ``(x, y, z, w)`` throughout the package."""
+"""Rotation conversions. Quaternions are scalar-last ``(x, y, z, w)`` throughout the package.
+
+Each function takes a torch tensor or a numpy array and returns the same kind, so the model (torch), the
+message builders and the bag readers (numpy) share one conversion and one sign convention.
+"""
 
 from __future__ import annotations
 
+import functools
+from typing import Callable, TypeVar
+
+import numpy as np
 import torch
 from torch import Tensor
 
+A = TypeVar("A", Tensor, np.ndarray)
 
+
+def _numpy_or_torch(fn: Callable[[Tensor], Tensor]) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(x):
+        if isinstance(x, Tensor):
+            return fn(x)
+        return fn(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
+
+    return wrapper
+
+
+@_numpy_or_torch
 def quat_to_mat(quat: Tensor) -> Tensor:
     """``[..., 4]`` (x, y, z, w) -> rotation matrices ``[..., 3, 3]``.
 
@@ -22,6 +43,7 @@ def quat_to_mat(quat: Tensor) -> Tensor:
     return torch.stack(rows, dim=-1).reshape(*quat.shape[:-1], 3, 3)
 
 
+@_numpy_or_torch
 def mat_to_quat(rot: Tensor) -> Tensor:
     """Rotation matrices ``[..., 3, 3]`` -> unit quaternions ``[..., 4]`` (x, y, z, w) with ``w >= 0``.
 

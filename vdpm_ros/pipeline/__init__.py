@@ -20,7 +20,7 @@ from .results import AnchorMap, CloudPoints, StageTimings, WindowResult
 from .stitching import StitchResult, WindowStitcher, fit_anchor_pair
 from .stream import OfflinePipeline, PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline, process_window
 from .trajectory import Trajectory
-from .window_buffer import BufferCounters, WindowBuffer
+from .window_buffer import BufferCounters, WindowBuffer, expected_windows
 from .worker import InferenceWorker, WorkerStats
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "WindowResult",
     "WindowStitcher",
     "WorkerStats",
+    "expected_windows",
     "fit_anchor_pair",
     "process_window",
 ]

@@ -1,18 +1,18 @@
 """Typed, self-validating configuration of the streaming pipeline (buffer, worker, processor, stitcher).
 
-The ROS node declares one parameter per field and builds this object with :meth:`PipelineConfig.from_dict`;
-a bad value fails here, at start-up, with a message that names the field.
+Each field is a :func:`~vdpm_ros.settings.setting`: its default, description, bounds and choices are declared
+once here. The ROS node declares one parameter per field marked ``node`` (same name, same default), so a bad
+value fails here, at start-up, with a message that names the field.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD
+from ..settings import check_settings, from_mapping, setting
 
 PREPROCESS_MODES = ("crop", "pad")
 RESAMPLE_MODES = ("nearest", "bilinear")
@@ -30,10 +30,10 @@ class PipelineConfig:
             fine-tuned on 5-19 frame snippets.
         stride: new accepted frames between two emitted windows (1 = a window per frame). With
             ``stride >= window_size`` windows share no frame and stitching falls back to chaining.
-        min_frame_interval_s: rate limit / keyframe selection by message stamp: a frame closer than
-            this to the last accepted frame is skipped (0 = keep every frame).
-        time_jump_reset_s: a stamp that goes back by more than this many seconds (e.g. a looped bag)
-            resets the buffer and is accepted; ``None`` = every backwards stamp is rejected.
+        min_frame_interval: seconds; rate limit / keyframe selection by message stamp: a frame closer
+            than this to the last accepted frame is skipped (0 = keep every frame).
+        time_jump_reset: seconds; a stamp that goes back by more than this (e.g. a looped bag) resets
+            the buffer and is accepted; 0 = every backwards stamp is rejected.
         preprocess_mode: "crop" (width 518, centre-crop the height) or "pad" (longest side 518, white
             padding); raw pixels cropped away have no prediction and come out invalid.
         resample: how network-resolution maps are read at raw pixel centres: "nearest" (default; never
@@ -57,7 +57,7 @@ class PipelineConfig:
             motion mask and optical flow); False decodes only t_{S-1} and leaves those outputs empty.
         precision: dtype of the backbone and decoder ("bfloat16"/"float16" run under autocast; the
             heads always run in float32).
-        max_queue: windows waiting for the inference worker; when full the oldest is dropped.
+        queue_size: windows waiting for the inference worker; when full the oldest is dropped.
         stitch: align successive windows into one continuous odometry frame.
         stitch_min_points: fewest confident static shared points for a Sim(3) fit; below it the
             stitcher falls back to the shared camera pose.
@@ -68,71 +68,36 @@ class PipelineConfig:
         trajectory_max_length: camera poses kept in the trajectory (oldest forgotten first).
     """
 
-    window_size: int = 5
-    stride: int = 1
-    min_frame_interval_s: float = 0.0
-    time_jump_reset_s: float | None = None
-    preprocess_mode: str = "crop"
-    resample: str = "nearest"
-    confidence_percentile: float = 50.0
-    motion_threshold: float = DEFAULT_MOTION_THRESHOLD
-    scale_mode: str = "none"
-    fixed_scale: float = 1.0
-    depth_scale_min_pixels: int = 100
-    motion_span: str = "window"
-    decode_previous_time: bool = True
-    precision: str = "float32"
-    max_queue: int = 2
-    stitch: bool = True
-    stitch_min_points: int = 100
-    stitch_max_points: int = 20000
+    window_size: int = setting(5, "frames per window (V-DPM was trained on 5-19)", min=1)
+    stride: int = setting(1, "new frames between two windows (window_size - stride frames overlap; stride >= window_size: no overlap, frames between windows are not processed)", min=1)
+    min_frame_interval: float = setting(0.0, "seconds: frames closer than this to the last accepted frame are skipped", min=0.0)
+    time_jump_reset: float = setting(1.0, "seconds: a stamp going back by more than this (looped bag) resets the stream; 0 = reject every backwards stamp", min=0.0)
+    preprocess_mode: str = setting("crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=PREPROCESS_MODES)
+    resample: str = setting("nearest", "how network-resolution maps are read at camera pixels: nearest (never blends across a depth edge) or bilinear", choices=RESAMPLE_MODES, node=False)
+    confidence_percentile: float = setting(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
+    motion_threshold: float = setting(DEFAULT_MOTION_THRESHOLD, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest", min=1e-6)
+    scale_mode: str = setting("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=SCALE_MODES)
+    fixed_scale: float = setting(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
+    depth_scale_min_pixels: int = setting(100, "fewest valid depth pixels for a metric-scale estimate (below it the previous window's factor is reused)", min=1, node=False)
+    motion_span: str = setting("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=MOTION_SPANS)
+    decode_previous_time: bool = setting(True, "decode the previous (and first) target time: scene flow, motion mask and optical flow need it", node=False)
+    precision: str = setting("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=PRECISIONS)
+    queue_size: int = setting(2, "windows waiting for the model; when full the oldest is dropped (and counted)", min=1)
+    stitch: bool = setting(True, "align successive windows (Sim(3) on static points) into one odometry frame")
+    stitch_min_points: int = setting(100, "fewest confident static shared points for a Sim(3) fit", min=3, node=False)
+    stitch_max_points: int = setting(20000, "points used in the stitching fit (evenly subsampled above this)", min=3, node=False)
     stitch_with_scale: bool | None = None
-    trajectory_max_length: int = 10000
+    trajectory_max_length: int = setting(10000, "camera poses kept in the trajectory (oldest forgotten first)", min=1, node=False)
 
     def __post_init__(self) -> None:
-        for name, minimum in (
-            ("window_size", 1),
-            ("stride", 1),
-            ("depth_scale_min_pixels", 1),
-            ("max_queue", 1),
-            ("stitch_min_points", 3),
-            ("stitch_max_points", 3),
-            ("trajectory_max_length", 1),
-        ):
-            _check_int(name, getattr(self, name), minimum)
-        for name in ("min_frame_interval_s", "confidence_percentile", "motion_threshold", "fixed_scale"):
-            object.__setattr__(self, name, _check_float(name, getattr(self, name)))
-        if self.time_jump_reset_s is not None:
-            object.__setattr__(self, "time_jump_reset_s", _check_float("time_jump_reset_s", self.time_jump_reset_s))
-            if self.time_jump_reset_s <= 0:
-                raise ValueError(f"PipelineConfig.time_jump_reset_s must be > 0 or None, got {self.time_jump_reset_s}")
-        for name in ("decode_previous_time", "stitch"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"PipelineConfig.{name} must be a bool, got {getattr(self, name)!r}")
+        check_settings(self)  # types, bounds and choices, from the declarations above
         if self.stitch_with_scale is not None and not isinstance(self.stitch_with_scale, bool):
             raise ValueError(f"PipelineConfig.stitch_with_scale must be a bool or None, got {self.stitch_with_scale!r}")
-        for name, choices in (
-            ("preprocess_mode", PREPROCESS_MODES),
-            ("resample", RESAMPLE_MODES),
-            ("scale_mode", SCALE_MODES),
-            ("precision", PRECISIONS),
-            ("motion_span", MOTION_SPANS),
-        ):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"PipelineConfig.{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.decode_previous_time and self.window_size < 2:
             raise ValueError(
                 f"PipelineConfig.window_size must be >= 2 when decode_previous_time is set (scene flow needs two "
                 f"times), got {self.window_size}"
             )
-        if self.min_frame_interval_s < 0:
-            raise ValueError(f"PipelineConfig.min_frame_interval_s must be >= 0, got {self.min_frame_interval_s}")
-        if not 0.0 <= self.confidence_percentile < 100.0:
-            raise ValueError(f"PipelineConfig.confidence_percentile must lie in [0, 100), got {self.confidence_percentile}")
-        if self.motion_threshold <= 0:
-            raise ValueError(f"PipelineConfig.motion_threshold must be > 0, got {self.motion_threshold}")
-        if self.fixed_scale <= 0:
-            raise ValueError(f"PipelineConfig.fixed_scale must be > 0, got {self.fixed_scale}")
         if self.stitch_min_points > self.stitch_max_points:
             raise ValueError(
                 f"PipelineConfig.stitch_min_points ({self.stitch_min_points}) must be <= stitch_max_points "
@@ -160,22 +125,4 @@ class PipelineConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PipelineConfig":
         """Build from a mapping (e.g. ROS parameters); unknown keys are an error so typos do not pass silently."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown PipelineConfig keys: {unknown}; known keys: {sorted(known)}")
-        return cls(**dict(data))
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    # bool is an int subclass; accepting True as "1" would hide a mistyped parameter.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"PipelineConfig.{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"PipelineConfig.{name} must be >= {minimum}, got {value}")
-
-
-def _check_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"PipelineConfig.{name} must be a finite number, got {value!r}")
-    return float(value)
+        return from_mapping(cls, dict(data))

@@ -120,7 +120,7 @@ class StreamingPipeline:
             self._run,
             on_result=self._deliver,
             on_error=on_error,
-            max_queue=self.config.max_queue,
+            max_queue=self.config.queue_size,
         )
 
     def _run(self, window: list[Frame]) -> PipelineOutput:

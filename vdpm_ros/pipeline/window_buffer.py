@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
 
 from .config import PipelineConfig
 from .frames import Frame
@@ -76,7 +79,8 @@ class WindowBuffer:
 
     @classmethod
     def from_config(cls, config: PipelineConfig) -> "WindowBuffer":
-        return cls(config.window_size, config.stride, config.min_frame_interval_s, config.time_jump_reset_s)
+        # The config says 0 for "never reset"; the buffer takes None for that.
+        return cls(config.window_size, config.stride, config.min_frame_interval, config.time_jump_reset or None)
 
     @property
     def counters(self) -> BufferCounters:
@@ -121,7 +125,7 @@ class WindowBuffer:
             self._counts["skipped_rate"] += 1
             self.last_reason = (
                 f"frame skipped: {(stamp - last) * 1e-9:.4f} s after the last accepted one "
-                f"(min_frame_interval_s = {self._min_interval_ns * 1e-9:g})"
+                f"(min_frame_interval = {self._min_interval_ns * 1e-9:g} s)"
             )
             return None
         if self._frames and self._frames[-1].hw != frame.hw:
@@ -141,3 +145,16 @@ class WindowBuffer:
         self._emitted_since_reset = True
         self._counts["windows"] += 1
         return list(self._frames)
+
+
+def expected_windows(stamps_ns: Iterable[int], config: PipelineConfig) -> int:
+    """How many windows the pipeline emits for camera frames with these stamps, in this order (one image size).
+
+    The buffer's own rules decide (rate limit, backwards stamps, time jumps, window size and stride), so the
+    offline and the live evaluation count what the node would process, not a formula that could disagree.
+    """
+    buffer = WindowBuffer.from_config(config)
+    pixel = np.zeros((1, 1, 3), np.uint8)  # the rules read only stamps and sizes
+    for stamp in stamps_ns:
+        buffer.push(Frame(stamp_ns=int(stamp), rgb=pixel))
+    return buffer.counters.windows

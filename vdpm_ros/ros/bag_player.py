@@ -7,7 +7,6 @@ is deserialised with rclpy into the installed message class and published.
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,8 @@ from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
 
+from ..output.types import rclpy_message_class as message_class
 from .conversions import ns_to_stamp
-
-
-def message_class(msgtype: str):
-    """``"sensor_msgs/msg/Image"`` -> the rclpy message class."""
-    package, _, name = msgtype.split("/")
-    return getattr(importlib.import_module(f"{package}.msg"), name)
 
 
 @dataclass

@@ -1,94 +1,109 @@
-"""Every parameter of ``vdpm_node``, declared once: name, type, default, description, validation.
+"""Every parameter of ``vdpm_node``: the settings of the model door, the node's inputs, the pipeline and the outputs.
 
-This module does not import rclpy: the defaults are checked against config/vdpm.yaml in the tests,
-and the node declares them all from here.
+Each parameter is declared once, as a :func:`~vdpm_ros.settings.setting` on the section that owns it
+(:class:`~vdpm_ros.runtime.ModelSettings`, :class:`NodeSettings`, :class:`~vdpm_ros.pipeline.PipelineConfig`,
+:class:`~vdpm_ros.output.OutputConfig`): the ROS parameter has the field's name, default, description and
+bounds. config/vdpm.yaml and the parameter table of docs/node.md are generated from here (tests compare).
+
+This module does not import rclpy, so ``vdpm eval`` and the tests read parameters files without ROS.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..output import OutputConfig
+from ..pipeline.config import PipelineConfig
+from ..runtime import ModelSettings
+from ..settings import SettingSpec, check_settings, coerce, setting, specs
 
-def _p(default: Any, description: str, **extra: Any) -> Any:
-    return field(default=default, metadata={"description": description, **extra})
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """What only the ROS node has: how it subscribes, and how often it reports."""
+
+    image_transport: str = setting("raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed"))
+    image_qos: str = setting("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
+    diagnostics_period: float = setting(1.0, "seconds between /diagnostics messages", min=0.1)
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+#: Section name -> the settings class that owns its parameters, in the order of config/vdpm.yaml.
+SECTIONS: dict[str, type] = {"model": ModelSettings, "node": NodeSettings, "pipeline": PipelineConfig, "outputs": OutputConfig}
 
 
 @dataclass(frozen=True)
 class NodeParameters:
-    # --- model ---
-    model_path: str = _p("", "checkpoint (.safetensors or official model.pt) or an ONNX export directory (vdpm export); empty = the embedded default model")
-    engine: str = _p("auto", "auto (ONNX Runtime for an export directory, else PyTorch), pytorch or onnxruntime", choices=("auto", "pytorch", "onnxruntime"))
-    device: str = _p("auto", "auto (cuda if available), cpu, cuda, cuda:N")
-    allow_vggt: bool = _p(False, "accept a plain VGGT checkpoint (decoder untrained: flow and masks are meaningless)")
-    # --- windowing ---
-    window_size: int = _p(5, "frames per window (V-DPM was trained on 5-19)", min=2)
-    stride: int = _p(1, "new frames between two windows (window_size - stride frames overlap)", min=1)
-    min_frame_interval: float = _p(0.0, "seconds: frames closer than this to the last accepted frame are skipped", min=0.0)
-    preprocess_mode: str = _p("crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=("crop", "pad"))
-    queue_size: int = _p(2, "windows waiting for the GPU; when full the oldest is dropped (and counted)", min=1)
-    time_jump_reset: float = _p(1.0, "seconds: a stamp going back by more than this (looped bag) resets the stream; 0 = reject all", min=0.0)
-    precision: str = _p("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=("float32", "bfloat16", "float16"))
-    # --- outputs ---
-    confidence_percentile: float = _p(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
-    motion_threshold: float = _p(0.025, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest", min=1e-6)
-    motion_span: str = _p("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=("window", "step"))
-    scale_mode: str = _p("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=("none", "fixed", "depth"))
-    fixed_scale: float = _p(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
-    stitch: bool = _p(True, "align successive windows (Sim(3) on static points) into one odometry frame")
-    image_transport: str = _p("raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed"))
-    image_qos: str = _p("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
-    odom_frame: str = _p("vdpm_odom", "frame of poses, path, odometry and clouds: the first camera's optical frame (z forward, y down), so not named odom, which a robot's wheel odometry owns (REP 105)")
-    camera_frame: str = _p("", "camera optical frame (REP 103); empty = the image header's frame_id")
-    odometry_variance: float = _p(1.0, "diagonal of the pose and twist covariances of /vdpm/odometry (units^2, rad^2): V-DPM gives no uncertainty, so this is a placeholder, large on purpose so that a fuser does not trust the estimate blindly", min=0.0)
-    publish_tf: bool = _p(True, "broadcast odom_frame -> camera_frame on /tf; turn off when the robot's TF tree already gives camera_frame a parent")
-    publish_window: bool = _p(False, "publish the full window message on window_topic")
-    points_topic: str = _p("vdpm/points", "PointCloud2 xyz rgb confidence of the latest frame")
-    scene_flow_topic: str = _p("vdpm/scene_flow", "PointCloud2 x y z vx vy vz confidence dynamic")
-    scene_flow_msg_topic: str = _p("vdpm/scene_flow_stamped", "vdpm_ros/SceneFlow with source and target stamps")
-    motion_mask_topic: str = _p("vdpm/motion_mask", "mono8 Image at the input resolution, 255 = moving")
-    depth_topic: str = _p("vdpm/depth", "32FC1 Image at the input resolution")
-    camera_pose_topic: str = _p("vdpm/camera_pose", "PoseStamped of the latest frame in odom_frame")
-    odometry_topic: str = _p("vdpm/odometry", "Odometry of the latest frame")
-    path_topic: str = _p("vdpm/path", "Path of all processed frames")
-    camera_info_topic: str = _p("vdpm/camera_info", "estimated intrinsics mapped to the input image")
-    optical_flow_topic: str = _p("vdpm/optical_flow", "32FC2 Image: pixel displacement from the latest to the previous frame")
-    window_topic: str = _p("vdpm/window", "vdpm_ros/Window (when publish_window)")
-    diagnostics_period: float = _p(1.0, "seconds between /diagnostics messages", min=0.1)
+    """The node's configuration, one typed section per owner; parameter names are flat and unique."""
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if "min" in meta and value < meta["min"]:
-                raise ValueError(f"parameter {f.name}={value!r} must be >= {meta['min']}")
-            if "max" in meta and value > meta["max"]:
-                raise ValueError(f"parameter {f.name}={value!r} must be <= {meta['max']}")
-            if "choices" in meta and value not in meta["choices"]:
-                raise ValueError(f"parameter {f.name}={value!r} must be one of {meta['choices']}")
-        if self.stride > self.window_size:
-            raise ValueError(f"stride {self.stride} > window_size {self.window_size}: windows would skip frames")
+    model: ModelSettings = field(default_factory=ModelSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    outputs: OutputConfig = field(default_factory=OutputConfig)
+
+    @classmethod
+    def specs(cls) -> list[SettingSpec]:
+        """Every node parameter, in declaration order (library-only pipeline knobs are not parameters)."""
+        return [s for section in SECTIONS.values() for s in specs(section) if s.node]
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        return {f.name: f.default for f in dataclasses.fields(cls)}
+        return {s.name: s.default for s in cls.specs()}
 
     @classmethod
     def descriptions(cls) -> dict[str, str]:
-        return {f.name: f.metadata["description"] for f in dataclasses.fields(cls)}
+        return {s.name: s.description for s in cls.specs()}
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> "NodeParameters":
-        unknown = set(values) - set(cls.defaults())
+        """From flat parameter values (missing ones take their defaults).
+
+        Raises:
+            ValueError: an unknown name, or a value of the wrong type, out of bounds or not a choice, naming it.
+        """
+        return cls().replace(**values)
+
+    def values(self) -> dict[str, Any]:
+        """Flat parameter name -> value."""
+        return {s.name: getattr(getattr(self, key), s.name) for key, section in SECTIONS.items() for s in specs(section) if s.node}
+
+    def changed(self) -> dict[str, Any]:
+        """The parameters that differ from their defaults."""
+        defaults = self.defaults()
+        return {name: value for name, value in self.values().items() if value != defaults[name]}
+
+    def replace(self, **values: Any) -> "NodeParameters":
+        """A copy with some flat parameters changed (validated as :meth:`from_values` does)."""
+        by_name = {s.name: s for s in self.specs()}
+        unknown = sorted(set(values) - set(by_name))
         if unknown:
-            raise ValueError(f"unknown vdpm_node parameters: {sorted(unknown)}")
-        return cls(**{**cls.defaults(), **values})
+            raise ValueError(f"unknown vdpm_node parameters: {unknown}")
+        sections = {}
+        for key, section in SECTIONS.items():
+            mine = {s.name: coerce(s, values[s.name], "parameter") for s in specs(section) if s.name in values}
+            sections[key] = dataclasses.replace(getattr(self, key), **mine)
+        return NodeParameters(**sections)
 
 
-def load_params_file(path) -> NodeParameters:
+def _check_unique_names() -> None:
+    seen: dict[str, str] = {}
+    for s in NodeParameters.specs():
+        if s.name in seen:
+            raise TypeError(f"parameter {s.name} is declared by both {seen[s.name]} and {s.section}")
+        seen[s.name] = s.section
+
+
+_check_unique_names()
+
+
+def load_params_file(path: str | Path) -> NodeParameters:
     """Node parameters from a ROS 2 params YAML (``vdpm_node:`` or ``/**:`` with ``ros__parameters``), without ROS."""
-    from pathlib import Path
-
     import yaml
 
     path = Path(path)
@@ -104,31 +119,16 @@ def load_params_file(path) -> NodeParameters:
     return NodeParameters.from_values(values)
 
 
-def pipeline_config(params: NodeParameters):
-    """The ROS-free pipeline's configuration for these node parameters."""
-    from ..pipeline.config import PipelineConfig
-
-    return PipelineConfig(
-        window_size=params.window_size,
-        stride=params.stride,
-        min_frame_interval_s=params.min_frame_interval,
-        time_jump_reset_s=params.time_jump_reset or None,
-        preprocess_mode=params.preprocess_mode,
-        confidence_percentile=params.confidence_percentile,
-        motion_threshold=params.motion_threshold,
-        motion_span=params.motion_span,
-        scale_mode=params.scale_mode,
-        fixed_scale=params.fixed_scale,
-        precision=params.precision,
-        max_queue=params.queue_size,
-        stitch=params.stitch,
-    )
+_SECTION_TITLES = {
+    "ModelSettings": "model: which weights, engine and device",
+    "NodeSettings": "node: subscriptions and diagnostics",
+    "PipelineConfig": "pipeline: windows, motion, metric scale, stitching",
+    "OutputConfig": "outputs: topics, frames, what to publish",
+}
 
 
 def render_yaml() -> str:
     """config/vdpm.yaml as it must read: every parameter with its description and default."""
-    import json
-
     lines = [
         "# vdpm_node parameters and their defaults. Regenerate with: python -m vdpm_ros.ros.parameters > config/vdpm.yaml",
         "# Use with: ros2 launch vdpm_ros vdpm.launch.py params_file:=my.yaml   or   vdpm node --params-file my.yaml",
@@ -136,10 +136,30 @@ def render_yaml() -> str:
         "/**:",
         "  ros__parameters:",
     ]
-    for name, value in NodeParameters.defaults().items():
-        lines.append(f"    # {NodeParameters.descriptions()[name]}")
-        lines.append(f"    {name}: {json.dumps(value)}")
+    section = None
+    for s in NodeParameters.specs():
+        if s.section != section:
+            section = s.section
+            lines.append(f"    # --- {_SECTION_TITLES[section]} ---")
+        lines.append(f"    # {s.description}")
+        lines.append(f"    {s.name}: {json.dumps(s.default)}")
     return "\n".join(lines) + "\n"
+
+
+def render_markdown_table() -> str:
+    """The parameter table of docs/node.md: name, default, what it does (with bounds and choices)."""
+    rows = ["| parameter | default | description |", "| --- | --- | --- |"]
+    for s in NodeParameters.specs():
+        extra = []
+        if s.choices:
+            extra.append("one of " + ", ".join(f"`{c}`" for c in s.choices))
+        if s.min is not None:
+            extra.append(f">= {s.min:g}")
+        if s.max is not None:
+            extra.append(f"<= {s.max:g}")
+        tail = f" ({'; '.join(extra)})" if extra else ""
+        rows.append(f"| `{s.name}` | `{json.dumps(s.default)}` | {s.description}{tail} |")
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,9 +1,21 @@
 """Inference engines with the model's streaming API (encode / cameras / decode / time_variant).
 
-``load_engine`` picks one by name; the pipeline, the node, the evaluation and the benchmark accept any
-of them because they only use that API.
+``resolve_model`` is the one door: the node, every command and the harnesses load models through it, so a
+model spec, an engine name and a device mean the same thing everywhere, and one error type comes out.
 """
 
-from .engine import ENGINES, EngineUnavailableError, LoadedEngine, load_engine, resolve_device
+from .door import PRESET_PREFIX, ModelSettings, resolve_model
+from .engine import ENGINES, LoadedEngine, load_engine, resolve_device
+from .errors import EngineUnavailableError, ModelLoadError
 
-__all__ = ["ENGINES", "EngineUnavailableError", "LoadedEngine", "load_engine", "resolve_device"]
+__all__ = [
+    "ENGINES",
+    "PRESET_PREFIX",
+    "EngineUnavailableError",
+    "LoadedEngine",
+    "ModelLoadError",
+    "ModelSettings",
+    "load_engine",
+    "resolve_device",
+    "resolve_model",
+]

@@ -1,7 +1,7 @@
 """Engine selection: ``pytorch`` (a checkpoint), ``onnxruntime`` (an export directory), ``auto``.
 
-Everything that runs a model (the node, ``vdpm eval``, ``vdpm bench``, ``vdpm conformance``) loads it
-here, so a model path, an engine name and a device mean the same thing everywhere.
+:func:`load_engine` opens a given path with a given engine; :mod:`vdpm_ros.runtime.door` puts the one
+public entry, ``resolve_model``, in front of it.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import EngineUnavailableError
+
 ENGINES = ("auto", "pytorch", "onnxruntime")
-
-
-class EngineUnavailableError(RuntimeError):
-    """The requested engine, device or execution provider is not installed or cannot run here."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +23,8 @@ class LoadedEngine:
     device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
     description: one line for logs: what was loaded and how.
     decoder_untrained: a plain VGGT checkpoint was accepted; flow and motion masks are meaningless.
+    source: the path that was loaded, or ``preset:<name>`` for random weights.
+    notes: warnings for the log (the embedded default model's caveat, an untrained decoder, random weights).
     """
 
     model: Any
@@ -32,6 +32,8 @@ class LoadedEngine:
     device: str
     description: str
     decoder_untrained: bool = False
+    source: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def resolve_device(device: str) -> str:
@@ -85,6 +87,7 @@ def load_engine(
         EngineUnavailableError: the engine, device or provider is missing here.
         ExportMismatchError / CheckpointError: the files are not what this version can load.
         FileNotFoundError, ValueError: a wrong path or argument.
+        (:func:`~vdpm_ros.runtime.door.resolve_model` wraps all of these into ``ModelLoadError``.)
     """
     path = Path(path)
     if engine not in ENGINES:
@@ -111,7 +114,8 @@ def load_engine(
             )
         on = (device if device.startswith("cuda") else "cuda") if running == "CUDAExecutionProvider" else "cpu"
         h, w = model.image_hw
-        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})")
+        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})",
+                            source=str(path))
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
     from ..model.checkpoint import load_model
@@ -119,4 +123,4 @@ def load_engine(
     on = resolve_device(device)
     model, report = load_model(path, device=on, allow_untrained_decoder=allow_untrained_decoder)
     n = sum(p.numel() for p in model.parameters())
-    return LoadedEngine(model, "pytorch", on, f"{path} ({n:,} parameters, PyTorch on {on})", report.decoder_untrained)
+    return LoadedEngine(model, "pytorch", on, f"{path} ({n:,} parameters, PyTorch on {on})", report.decoder_untrained, source=str(path))

@@ -18,7 +18,7 @@ from ..export.graphs import DECODER_INPUTS, ENCODER_INPUTS
 from ..export.manifest import ExportManifest, ExportMismatchError
 from ..model import CameraPrediction, DynamicPointMaps, PointMaps, VDPMConfig
 from ..model.vdpm import check_frame_times, frame_indices
-from .engine import EngineUnavailableError
+from .errors import EngineUnavailableError
 
 
 @dataclass

@@ -16,9 +16,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .geometry import mean_distance, motion_mask, scene_flow
-from .model import VDPM
-from .preprocessing import preprocess_images
+from ..geometry import mean_distance, motion_mask, scene_flow
+from ..model import VDPM
+from ..pipeline.config import PipelineConfig
+from ..pipeline.frames import Frame
+from ..pipeline.processor import WindowProcessor
+from ..preprocessing import preprocess_images
+from ..synth import SceneConfig, generate_sequence
 
 STAGES = ("preprocess", "encode", "decode", "heads", "postprocess", "total")
 
@@ -258,10 +262,6 @@ def run_pipeline_benchmark(model: VDPM, frames: int, raw_hw: tuple[int, int], re
 
     Windows slide by one frame, as in the node with stride 1, so frame preprocessing is reused.
     """
-    from .pipeline.config import PipelineConfig
-    from .pipeline.frames import Frame
-    from .pipeline.processor import WindowProcessor
-    from .synth import SceneConfig, generate_sequence
 
     seq = generate_sequence(seed, SceneConfig(height=raw_hw[0], width=raw_hw[1], frames=frames + warmup + repeats))
     stream = [Frame(stamp_ns=int(round(t * 1e9)), rgb=img) for t, img in zip(seq.timestamps, seq.images)]

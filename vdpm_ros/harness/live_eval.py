@@ -18,11 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Image
 
-from ..bags.camera_bag import PoseTrack, count_images, pose_matrix, find_topics, iter_camera, read_pose_track, read_tum_trajectory
+from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, pose_matrix, read_pose_track, read_tum_trajectory
 from ..evaluation.bag_eval import BagEvalOptions, BagEvaluation, DepthMatcher, WindowRecord, summarise
 from ..messages.image import depth_to_metres
-from .parameters import NodeParameters
+from ..pipeline import expected_windows
+from ..ros.bag_player import play_bag
+from ..ros.conversions import image_payload, stamp_to_ns
+from ..ros.node import NODE_STATUS
+from ..ros.parameters import NodeParameters
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> str:
@@ -51,50 +61,52 @@ class LiveCapture:
     pose_at: dict[int, float] = field(default_factory=dict)
     poses: dict[int, np.ndarray] = field(default_factory=dict)
     depths: dict[int, np.ndarray] = field(default_factory=dict)
+    #: The node's last /diagnostics values (key -> text).
+    node_status: dict[str, str] = field(default_factory=dict)
+
+    def settled(self, frames_sent: int) -> bool:
+        """The node has received ``frames_sent`` frames, has no window left to run, and its poses are all here."""
+        s = self.node_status
+        try:
+            received, submitted = int(s["frames_received"]), int(s["windows_submitted"])
+            done = int(s["windows_published"]) + int(s["windows_dropped_queue_full"]) + int(s["windows_failed"])
+            idle = int(s["windows_queued"]) == 0 and s["window_in_progress"] == "False"
+            published = int(s["windows_published"])
+        except (KeyError, ValueError):
+            return False
+        return received >= frames_sent and idle and done >= submitted and len(self.poses) >= published
 
 
-def _node_command(model_path: str, params: NodeParameters, image_topic: str, info_topic: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args",
-           "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-r", f"image:={image_topic}"]  # fmt: skip
-    # Every other parameter the user changed (--params-file, --window-size) reaches the node as well.
-    defaults = NodeParameters.defaults()
-    for name, value in vars(params).items():
-        if name not in ("image_qos", "model_path") and value != defaults[name]:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            cmd += ["-p", f"{name}:={text}"]
-    if model_path:
-        cmd += ["-p", f"model_path:={model_path}"]
-    if info_topic:
-        cmd += ["-r", f"camera_info:={info_topic}"]
+def node_command(params: NodeParameters, topics: BagTopics) -> list[str]:
+    """``vdpm node`` with sim time, reliable images, the bag's camera topics remapped, and every changed parameter."""
+    cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", "-p", "use_sim_time:=true"]
+    # A bag with only compressed images needs the node's compressed subscription, remapped to that topic.
+    image_input = "image/compressed" if topics.compressed else "image"
+    values = {**params.changed(), "image_qos": "reliable", "image_transport": "compressed" if topics.compressed else "raw"}
+    for name, value in values.items():
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        cmd += ["-p", f"{name}:={text}"]
+    cmd += ["-r", f"{image_input}:={topics.image}"]
+    if topics.camera_info:
+        cmd += ["-r", f"camera_info:={topics.camera_info}"]
     return cmd
 
 
 def evaluate_live(
     path: str | Path,
-    model_path: str,
     params: NodeParameters,
     options: BagEvalOptions = BagEvalOptions(),
     rate: float = 1.0,
-    settle_timeout_s: float = 120.0,
-    settle_idle_s: float = 10.0,
+    settle_timeout_s: float = 600.0,
 ) -> BagEvaluation:
     """Start ``vdpm node``, replay the bag's camera topics into it with /clock, score its published poses and depth."""
-    import rclpy
-    from geometry_msgs.msg import PoseStamped
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile
-    from sensor_msgs.msg import Image
-
-    from .bag_player import play_bag
-    from .conversions import image_payload, stamp_to_ns
-
     path = Path(path)
     topics = find_topics(path, options.image_topic, options.depth_topic)
     gt_track = read_tum_trajectory(options.groundtruth) if options.groundtruth else read_pose_track(path, topics, options.gt_tf)
     notes = [] if gt_track is not None else ["no camera ground truth: ATE/RPE not measured"]
-    images = count_images(path, topics)
-    expected = max(0, (images - params.window_size) // params.stride + 1)
-    node = subprocess.Popen(_node_command(model_path, params, topics.image, topics.camera_info), env=dict(os.environ),
+    # Until the replay says which stamps went out, assume no image is rate-limited (widely spaced stamps).
+    expected = expected_windows((i * 10**12 for i in range(count_images(path, topics))), params.pipeline)
+    node = subprocess.Popen(node_command(params, topics), env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     cap = LiveCapture()
     spinning = threading.Event()
@@ -113,8 +125,14 @@ def evaluate_live(
         def on_depth(msg) -> None:
             cap.depths[stamp_to_ns(msg.header.stamp)] = depth_to_metres(image_payload(msg)).copy()
 
-        recorder.create_subscription(PoseStamped, params.camera_pose_topic, on_pose, qos)
-        recorder.create_subscription(Image, params.depth_topic, on_depth, qos)
+        def on_diagnostics(msg) -> None:
+            for status in msg.status:
+                if status.name == NODE_STATUS:
+                    cap.node_status = {kv.key: kv.value for kv in status.values}
+
+        recorder.create_subscription(PoseStamped, params.outputs.camera_pose_topic, on_pose, qos)
+        recorder.create_subscription(Image, params.outputs.depth_topic, on_depth, qos)
+        recorder.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, QoSProfile(depth=10))
         executor = SingleThreadedExecutor()
         executor.add_node(recorder)
         spinning.set()
@@ -140,15 +158,18 @@ def evaluate_live(
         start = time.monotonic()
         stats = play_bag(player, path, rate, topics={t for t in (topics.image, topics.camera_info) if t},
                          sensor_qos=False, wait_for=(topics.image,), wait_timeout=120.0, on_publish=on_publish)  # fmt: skip
+        # The node's own buffer rules (rate limit, stride) on the stamps that really went out.
+        expected = expected_windows(sorted(cap.sent_at), params.pipeline)
         if not stats.matched:
             notes.append("the node's image subscription never matched: did it start? (see its log below)")
-        # Windows still in the node's queue keep coming; stop once none has arrived for settle_idle_s.
+        # Paced by what the node reports, not by the clock: wait until it has received every frame sent and
+        # settled every window (published, dropped or failed, none queued or running), and until the poses
+        # of the windows it published have arrived. The deadline only guards against a hung node.
         deadline = time.monotonic() + settle_timeout_s
-        while len(cap.poses) < expected and time.monotonic() < deadline and node.poll() is None:
-            last = max(cap.pose_at.values(), default=start)
-            if time.monotonic() - max(last, start + stats.wall_seconds) > settle_idle_s:
-                break
-            time.sleep(0.1)
+        while not cap.settled(len(cap.sent_at)) and time.monotonic() < deadline and node.poll() is None:
+            time.sleep(0.05)
+        if not cap.settled(len(cap.sent_at)):
+            notes.append(f"the node had not settled every window after {settle_timeout_s:.0f} s; its last report: {cap.node_status}")
         wall = max(cap.pose_at.values(), default=time.monotonic()) - min(cap.sent_at.values(), default=start)
     finally:
         spinning.clear()
@@ -186,7 +207,7 @@ def evaluate_live(
     sent = sorted(cap.sent_at)
     duration = (sent[-1] - sent[0]) * 1e-9 if len(sent) > 1 else 0.0
     ev = BagEvaluation(
-        bag=str(path), topics=topics, model=model_path or "embedded default", frames=len(sent), windows=len(records),
+        bag=str(path), topics=topics, model=params.model.model_path or "embedded default", frames=len(sent), windows=len(records),
         bag_duration_s=duration, wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=None, records=records,
         trajectory=comparison, snapshots=[], notes=notes, mode="live", node_log=log,
     )  # fmt: skip

@@ -1,6 +1,6 @@
 """Write a model card from what was measured: the checkpoint, its training run, ``vdpm eval`` and ``vdpm bench`` JSON.
 
-    python -m vdpm_ros.train.model_card --model models/vdpm_default.safetensors --run runs/cpu_tiny \\
+    python -m vdpm_ros.harness.model_card --model models/vdpm_default.safetensors --run runs/cpu_tiny \\
         --eval eval.json --bench bench.json --out models/vdpm_default.md [--notes notes.md]
 
 Nothing in the card is typed by hand except ``--notes``: numbers come from the files, so the card and

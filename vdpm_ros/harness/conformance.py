@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .geometry import pose_encoding_to_cameras
-from .model import VDPMConfig
-from .model.checkpoint import load_model
+from ..geometry import pose_encoding_to_cameras
+from ..model import VDPMConfig
+from ..export.onnx_export import export_onnx
+from ..model.checkpoint import load_model
+from ..runtime import load_engine
 
 
 def load_fixture_inputs(fixture_dir: str | Path) -> dict[str, np.ndarray]:
@@ -52,8 +54,6 @@ def run_conformance(fixture_dir: str | Path, engine: str = "pytorch", work_dir: 
     if engine == "onnxruntime":
         import tempfile
 
-        from .export.onnx_export import export_onnx
-        from .runtime import load_engine
 
         export_dir = Path(work_dir or tempfile.mkdtemp(prefix="vdpm_export_"))
         export_onnx(model, export_dir, image_hw, fixture_dir / "weights.safetensors")

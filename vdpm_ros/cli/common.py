@@ -1,0 +1,55 @@
+"""What several subcommands share: the ``--model`` argument and loading through the one model door."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger("vdpm")
+
+MODEL_HELP = ("a checkpoint (.safetensors, official model.pt), a `vdpm export` directory, or a preset name with random "
+              "weights (cpu_tiny, cpu_small, official); default: the embedded default model")  # fmt: skip
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Stores into the new flag's destination and says once that the old spelling is deprecated."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"vdpm: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, device_default: str = "auto", engine: bool = True,
+                        help: str = MODEL_HELP) -> None:  # fmt: skip
+    """``--model`` (old spelling ``--checkpoint`` kept as a deprecated alias), ``--engine`` and ``--device``."""
+    parser.add_argument("--model", default=None, help=help)
+    parser.add_argument("--checkpoint", dest="model", action=_DeprecatedAlias, new="--model", help=argparse.SUPPRESS)
+    if engine:
+        parser.add_argument("--engine", default="auto", choices=("auto", "pytorch", "onnxruntime"),
+                            help="auto: ONNX Runtime for an export directory, PyTorch for a checkpoint")  # fmt: skip
+    parser.add_argument("--device", default=device_default, help="auto (cuda if available), cpu, cuda, cuda:N")
+
+
+def load_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str | None = None):
+    """The model ``args`` name, through :func:`vdpm_ros.runtime.resolve_model`; prints what was loaded and logs its caveats.
+
+    ``fallback``: a spec to use when no model was given and there is no embedded default model (the demo
+    still runs, on random weights, and says so).
+    """
+    from .. import paths
+    from ..runtime import resolve_model
+
+    spec = args.model
+    if spec is None and fallback is not None and paths.default_model_path() is None:
+        log.warning(f"no trained default model found in models/: using {fallback} with RANDOM weights, the numbers below are meaningless")
+        spec = fallback
+    loaded = resolve_model(spec, getattr(args, "engine", "auto"), args.device, allow_vggt)
+    for note in loaded.notes:
+        log.warning(note)
+    print(f"model: {loaded.description}")
+    return loaded

@@ -143,8 +143,11 @@ def match_objects(predicted_masks: np.ndarray, ground_truth_masks: np.ndarray, m
     """Match ``predicted_masks [P, H, W]`` to ``ground_truth_masks [G, H, W]`` (bool) by IoU, one to one."""
     if not 0.0 < min_iou <= 1.0:
         raise ValueError(f"min_iou must lie in (0, 1], got {min_iou}")
-    pred = np.asarray(predicted_masks, dtype=bool).reshape(len(predicted_masks), -1)
-    gt = np.asarray(ground_truth_masks, dtype=bool).reshape(len(ground_truth_masks), -1)
+    pred, gt = np.asarray(predicted_masks, dtype=bool), np.asarray(ground_truth_masks, dtype=bool)
+    if pred.ndim != 3 or gt.ndim != 3 or (len(pred) and len(gt) and pred.shape[1:] != gt.shape[1:]):
+        raise ValueError(f"match_objects needs masks [P, H, W] and [G, H, W] of one image size, got {pred.shape} and {gt.shape}")
+    pred = pred.reshape(len(pred), int(np.prod(pred.shape[1:])))
+    gt = gt.reshape(len(gt), int(np.prod(gt.shape[1:])))
     empty = ObjectMatches(np.zeros((0, 2), np.int64), np.zeros(0), len(pred), len(gt))
     if len(pred) == 0 or len(gt) == 0:
         return empty

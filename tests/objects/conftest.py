@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from vdpm_ros.synth import SceneConfig, generate_sequence
+from object_samples import ORACLE_SEEDS, RIGID, SMALL
 
-#: Held-out seeds with 1-4 moving objects each (rigid and deforming ones).
-ORACLE_SEEDS = (1000, 1001, 1002, 1003, 1004, 1006)
-SMALL = SceneConfig(height=84, width=112, frames=5)
-RIGID = SceneConfig(height=84, width=112, frames=5, deforming_objects=0)
+from vdpm_ros.synth import SceneConfig, generate_sequence
 
 
 @pytest.fixture(scope="session")

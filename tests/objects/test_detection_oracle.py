@@ -17,7 +17,7 @@ from vdpm_ros.evaluation.objects import (
 from vdpm_ros.objects import ObjectDetectionConfig, detect_moving_objects
 from vdpm_ros.synth.scene import sample_scene
 
-from conftest import RIGID
+from object_samples import RIGID
 
 
 def test_rigid_scenes_are_recovered_exactly(rigid_sequences):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from object_samples import make_object
 
 from vdpm_ros.objects import MarkerConfig, object_markers, track_color
 from vdpm_ros.objects.tracking import TrackedObject
 
-from test_tracking import _object
-
 
 def _tracked(track_id, centre, velocity, size=0.4):
-    det = _object(centre, velocity, size)
+    det = make_object(centre, velocity, size)
     return TrackedObject(track_id, det, np.asarray(velocity, dtype=np.float64), 1, 0)
 
 
@@ -55,3 +54,15 @@ def test_an_empty_window_only_deletes():
 def test_bad_marker_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         MarkerConfig(**kwargs)
+
+
+def test_the_docs_picture_is_drawn(tmp_path):
+    from vdpm_ros.evaluation.objects_preview import run_object_stage, write_objects_picture
+    from vdpm_ros.synth import SceneConfig, generate_sequence
+
+    seq = generate_sequence(1000, SceneConfig(height=60, width=80, frames=6))
+    tracks, smap, labels = run_object_stage(seq)
+    assert len(tracks) == 2 and len(smap) > 0 and labels.max() >= 1
+    assert {t.track_id for t in tracks[-1]} <= {t.track_id for t in tracks[0]} | {max(t.track_id for t in tracks[0]) + 1}
+    path = write_objects_picture(seq, tmp_path / "objects.png")
+    assert path.stat().st_size > 10_000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from object_samples import make_object
 
 from vdpm_ros.evaluation.objects import ground_truth_objects, match_objects, observation_from_sequence
 from vdpm_ros.objects import ObjectTracker, TrackerConfig, box_iou, detect_moving_objects
-from vdpm_ros.objects.detection import DetectedObject, ObjectDetections
-from vdpm_ros.objects.rigid_motion import RigidMotion
+from vdpm_ros.objects.detection import ObjectDetections
 from vdpm_ros.objects.segmentation import Segmentation
 
 SECOND = 1_000_000_000
-
-
-def _object(centre, velocity=(0.0, 0.0, 0.0), size=0.4, label=1) -> DetectedObject:
-    centre = np.asarray(centre, dtype=np.float64)
-    half = np.full(3, size / 2)
-    motion = RigidMotion(np.eye(3), np.zeros(3), 0.0, 100)
-    return DetectedObject(label, centre, np.asarray(velocity, dtype=np.float64), motion, centre - half, centre + half,
-                          100, 1.0, None, None)
 
 
 def _window(stamp_s: float, *objects: DetectedObject) -> ObjectDetections:
@@ -48,10 +40,10 @@ def test_ids_follow_the_generators_objects_over_a_sequence_of_windows(long_seque
 
 def test_constant_velocity_objects_keep_their_ids_and_a_newcomer_gets_a_new_one():
     tracker = ObjectTracker()
-    a = tracker.update(_window(0.0, _object([0, 0, 3], [1.0, 0, 0]), _object([0, 0, 6], [0, 0, -1.0])))
+    a = tracker.update(_window(0.0, make_object([0, 0, 3], [1.0, 0, 0]), make_object([0, 0, 6], [0, 0, -1.0])))
     assert [t.track_id for t in a] == [1, 2] and all(t.observations == 1 for t in a)
     # 0.2 s later both moved by their velocity (0.2 of a 0.69 diagonal); a third object appears. Order shuffled.
-    b = tracker.update(_window(0.2, _object([0, 1, 3]), _object([0, 0, 5.8], [0, 0, -1.0]), _object([0.2, 0, 3], [1.0, 0, 0])))
+    b = tracker.update(_window(0.2, make_object([0, 1, 3]), make_object([0, 0, 5.8], [0, 0, -1.0]), make_object([0.2, 0, 3], [1.0, 0, 0])))
     assert [t.track_id for t in b] == [3, 2, 1]
     assert [t.observations for t in b] == [1, 2, 2] and b[2].first_stamp_ns == 0
     assert tracker.num_tracks == 3
@@ -59,39 +51,39 @@ def test_constant_velocity_objects_keep_their_ids_and_a_newcomer_gets_a_new_one(
 
 def test_a_track_dies_after_max_missed_windows_and_its_id_is_never_reused():
     tracker = ObjectTracker(TrackerConfig(max_missed=2))
-    assert tracker.update(_window(0.0, _object([0, 0, 3])))[0].track_id == 1
+    assert tracker.update(_window(0.0, make_object([0, 0, 3])))[0].track_id == 1
     tracker.update(_window(0.1))
     tracker.update(_window(0.2))  # missed twice: still alive
     assert tracker.num_tracks == 1
-    assert tracker.update(_window(0.3, _object([0, 0, 3])))[0].track_id == 1
+    assert tracker.update(_window(0.3, make_object([0, 0, 3])))[0].track_id == 1
     for k in range(3):
         tracker.update(_window(0.4 + 0.1 * k))  # missed three times: gone
     assert tracker.num_tracks == 0
-    assert tracker.update(_window(0.8, _object([0, 0, 3])))[0].track_id == 2
+    assert tracker.update(_window(0.8, make_object([0, 0, 3])))[0].track_id == 2
     tracker.reset()
-    assert tracker.update(_window(0.9, _object([0, 0, 3])))[0].track_id == 3
+    assert tracker.update(_window(0.9, make_object([0, 0, 3])))[0].track_id == 3
 
 
 def test_time_going_back_restarts_the_tracks_with_fresh_ids():
     tracker = ObjectTracker()
-    tracker.update(_window(5.0, _object([0, 0, 3])))
-    assert tracker.update(_window(1.0, _object([0, 0, 3])))[0].track_id == 2
+    tracker.update(_window(5.0, make_object([0, 0, 3])))
+    assert tracker.update(_window(1.0, make_object([0, 0, 3])))[0].track_id == 2
 
 
 def test_the_gate_is_relative_to_the_object_size():
     tracker = ObjectTracker()
-    tracker.update(_window(0.0, _object([0, 0, 3], size=0.4)))  # diagonal 0.69
-    assert tracker.update(_window(0.1, _object([0.5, 0, 3], size=0.4)))[0].track_id == 1
-    assert tracker.update(_window(0.2, _object([1.5, 0, 3], size=0.4)))[0].track_id == 2  # a 1 m jump: another object
+    tracker.update(_window(0.0, make_object([0, 0, 3], size=0.4)))  # diagonal 0.69
+    assert tracker.update(_window(0.1, make_object([0.5, 0, 3], size=0.4)))[0].track_id == 1
+    assert tracker.update(_window(0.2, make_object([1.5, 0, 3], size=0.4)))[0].track_id == 2  # a 1 m jump: another object
     big = ObjectTracker(TrackerConfig(min_gate=2.0))
-    big.update(_window(0.0, _object([0, 0, 3])))
-    assert big.update(_window(0.1, _object([1.5, 0, 3])))[0].track_id == 1
+    big.update(_window(0.0, make_object([0, 0, 3])))
+    assert big.update(_window(0.1, make_object([1.5, 0, 3])))[0].track_id == 1
 
 
 def test_velocity_smoothing_averages_the_track_velocity():
     tracker = ObjectTracker(TrackerConfig(velocity_smoothing=0.5))
-    tracker.update(_window(0.0, _object([0, 0, 3], [1.0, 0, 0])))
-    t = tracker.update(_window(0.1, _object([0.1, 0, 3], [3.0, 0, 0])))[0]
+    tracker.update(_window(0.0, make_object([0, 0, 3], [1.0, 0, 0])))
+    t = tracker.update(_window(0.1, make_object([0.1, 0, 3], [3.0, 0, 0])))[0]
     np.testing.assert_allclose(t.velocity, [2.0, 0, 0])
     np.testing.assert_allclose(t.detection.velocity, [3.0, 0, 0])
 

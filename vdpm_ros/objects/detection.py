@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from ._checks import check_float
 from .observation import ObjectObservation
@@ -118,14 +119,20 @@ class ObjectDetections:
         return np.stack([labels == o.label for o in self.objects]) if self.objects else np.zeros((0, *labels.shape), bool)
 
 
-def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation, config: ObjectDetectionConfig) -> DetectedObject | None:
-    """The :class:`DetectedObject` of the pixels ``mask [H, W]``, or None when its motion cannot be fitted."""
-    end = np.asarray(observation.points[mask], dtype=np.float64)
-    end = end[np.isfinite(end).all(-1)]
+def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation, config: ObjectDetectionConfig,
+                    window: tuple[slice, slice] | None = None) -> DetectedObject | None:
+    """The :class:`DetectedObject` of the pixels ``mask``, or None when its motion cannot be fitted.
+
+    Args:
+        mask: ``[H, W]`` bool pixels of the object, or only the part of them inside ``window``.
+        window: the image rows and columns ``mask`` covers (the whole image by default).
+    """
+    window = window or (slice(None), slice(None))
+    target = np.asarray(observation.points[window][mask], dtype=np.float64)
+    end = target[np.isfinite(target).all(-1)]
     if len(end) == 0:
         return None
-    source = np.asarray(observation.source_points[mask], dtype=np.float64)
-    target = np.asarray(observation.points[mask], dtype=np.float64)
+    source = np.asarray(observation.source_points[window][mask], dtype=np.float64)
     motion = fit_rigid_motion(source, target, config.fit)
     if motion is None:
         return None
@@ -145,7 +152,7 @@ def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation
         box_min=lo,
         box_max=hi,
         point_count=int(len(end)),
-        confidence=float(np.mean(observation.confidence[mask])),
+        confidence=float(np.mean(observation.confidence[window][mask])),
         centroid_covariance=centroid_cov,
         velocity_covariance=velocity_cov,
     )
@@ -156,8 +163,10 @@ def detect_moving_objects(observation: ObjectObservation, config: ObjectDetectio
     seg = segment_moving_pixels(observation.dynamic, observation.points, observation.usable, observation.camera_position,
                                 config.segmentation)
     objects = []
-    for label in range(1, seg.num_objects + 1):
-        obj = describe_object(label, seg.labels == label, observation, config)
+    for label, window in enumerate(ndimage.find_objects(seg.labels), start=1):
+        if window is None:
+            continue
+        obj = describe_object(label, seg.labels[window] == label, observation, config, window)
         if obj is not None:
             objects.append(obj)
     return ObjectDetections(

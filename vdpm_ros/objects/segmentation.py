@@ -135,18 +135,24 @@ def segment_moving_pixels(
     n = int(mask.sum())
     if n == 0:
         return Segmentation(labels, 0, int(num_regions), total)
-    node = np.full((h, w), -1, dtype=np.int64)
-    node[mask] = np.arange(n)
-    pts = points.astype(np.float64, copy=False)
-    ranges = np.linalg.norm(pts - np.asarray(camera_position, dtype=np.float64), axis=-1)
-    rows, cols = [], []
+    # Work on the bounding box of what is left: moving objects usually cover a small part of the image.
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    sub = mask[box]
+    node = np.full(sub.shape, -1, dtype=np.int64)
+    node[sub] = np.arange(n)
+    pts = np.where(sub[..., None], points[box], 0.0).astype(np.float64)
+    offset = pts - np.asarray(camera_position, dtype=np.float64)
+    ranges = np.sqrt(np.einsum("...i,...i->...", offset, offset))
+    pairs_i, pairs_j = [], []
     for dy, dx in _neighbour_offsets(config.connectivity):
         (na, nb), (pa, pb), (ra, rb) = _shifted(node, dy, dx), _shifted(pts, dy, dx), _shifted(ranges, dy, dx)
         both = (na >= 0) & (nb >= 0)
-        close = np.linalg.norm(pa[both] - pb[both], axis=-1) <= config.split_distance * np.minimum(ra[both], rb[both])
-        rows.append(na[both][close])
-        cols.append(nb[both][close])
-    i, j = np.concatenate(rows), np.concatenate(cols)
+        step = pa[both] - pb[both]
+        close = np.einsum("...i,...i->...", step, step) <= (config.split_distance * np.minimum(ra[both], rb[both])) ** 2
+        pairs_i.append(na[both][close])
+        pairs_j.append(nb[both][close])
+    i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
     graph = coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     counts = np.bincount(component)
@@ -157,6 +163,8 @@ def segment_moving_pixels(
     order = order[counts[order] >= floor][: config.max_objects]
     new_label = np.zeros(counts.size, dtype=np.int32)
     new_label[order] = np.arange(1, order.size + 1, dtype=np.int32)
-    labels[mask] = new_label[component]
+    sub_labels = np.zeros(sub.shape, dtype=np.int32)
+    sub_labels[sub] = new_label[component]
+    labels[box] = sub_labels
     kept = int((labels > 0).sum())
     return Segmentation(labels, int(order.size), int(num_regions), total - kept)

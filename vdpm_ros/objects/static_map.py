@@ -166,16 +166,30 @@ class StaticMap:
         self._latest[rows] = latest[found]
         self._seen[rows] = stamp_ns
         new = ~found
-        keys_all = np.concatenate([self._keys, uk[new]])
-        order = np.argsort(keys_all, kind="stable")
-        self._keys = keys_all[order]
-        self._sum = np.concatenate([self._sum, sums[new]])[order]
-        self._rgb_sum = np.concatenate([self._rgb_sum, rgb_sums[new]])[order]
-        self._count = np.concatenate([self._count, counts[new]])[order]
-        self._latest = np.concatenate([self._latest, latest[new]])[order]
-        self._seen = np.concatenate([self._seen, np.full(int(new.sum()), stamp_ns, dtype=np.int64)])[order]
+        if new.any():
+            self._merge(uk[new], sums[new], rgb_sums[new], counts[new], latest[new], stamp_ns)
         self._evict(points.mean(0) if viewpoint is None else np.asarray(viewpoint, dtype=np.float64))
         return int(n)
+
+    def _merge(self, keys: np.ndarray, sums: np.ndarray, rgb_sums: np.ndarray, counts: np.ndarray, latest: np.ndarray,
+               stamp_ns: int) -> None:
+        """Insert new voxels (``keys`` sorted, none in the map) keeping the map sorted, in O(M + N) (no re-sort)."""
+        m, n = self._keys.size, keys.size
+        at = np.searchsorted(self._keys, keys) + np.arange(n)  # positions of the new rows in the merged arrays
+        old = np.ones(m + n, dtype=bool)
+        old[at] = False
+
+        def merged(current: np.ndarray, added: np.ndarray) -> np.ndarray:
+            out = np.empty((m + n, *current.shape[1:]), dtype=current.dtype)
+            out[old], out[at] = current, added
+            return out
+
+        self._keys = merged(self._keys, keys)
+        self._sum = merged(self._sum, sums)
+        self._rgb_sum = merged(self._rgb_sum, rgb_sums)
+        self._count = merged(self._count, counts)
+        self._latest = merged(self._latest, latest)
+        self._seen = merged(self._seen, np.full(n, stamp_ns, dtype=np.int64))
 
     def _evict(self, viewpoint: np.ndarray) -> None:
         excess = self._keys.size - self.config.max_voxels

@@ -8,7 +8,7 @@ from object_samples import make_object
 
 from vdpm_ros.evaluation.objects import ground_truth_objects, match_objects, observation_from_sequence
 from vdpm_ros.objects import ObjectTracker, TrackerConfig, box_iou, detect_moving_objects
-from vdpm_ros.objects.detection import ObjectDetections
+from vdpm_ros.objects.detection import DetectedObject, ObjectDetections
 from vdpm_ros.objects.segmentation import Segmentation
 
 SECOND = 1_000_000_000

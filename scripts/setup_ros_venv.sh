@@ -3,7 +3,7 @@
 #   1. pip installs ROS 2 kilted from its PyPI wheels (rclpy on Fast DDS, the message packages we use,
 #      and the ament/rosidl build tools);
 #   2. fixes the build container's paths in the wheels' exported CMake files;
-#   3. builds our interfaces (msg/) with plain cmake into the venv, interfaces only
+#   3. builds our interfaces (msg/: SceneFlow, Window, MovingObject, MovingObjectArray) with plain cmake into the venv, interfaces only
 #      (-DVDPM_INTERFACES_ONLY=ON: the Python sources stay the pip/editable install);
 #   4. generates tf2_msgs (TFMessage) the same way when it is not importable (no wheel exists).
 # Idempotent: each step is skipped when already done; a warm run takes about a second.
@@ -103,16 +103,18 @@ cmake_install() {  # SOURCE_DIR [CMAKE ARGS...]
 # Rebuilt when msg/, CMakeLists.txt or package.xml change, or when the messages do not import.
 # The import check runs in the repository, so it sees this checkout's vdpm_ros whatever the venv maps.
 STAMP_DIR=$VENV/lib/vdpm_ros_interfaces
+# Every message of msg/ (CMakeLists.txt's rosidl_generate_interfaces list).
+OUR_MSGS="SceneFlow, Window, MovingObject, MovingObjectArray"
 HASH=$(cd "$REPO" && cat msg/*.msg CMakeLists.txt package.xml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP_DIR/.source-hash" 2>/dev/null)" = "$HASH" ] \
-   && (cd "$REPO" && "$PY" -c 'from vdpm_ros.msg import SceneFlow, Window' 2>/dev/null); then
+   && (cd "$REPO" && "$PY" -c "from vdpm_ros.msg import $OUR_MSGS" 2>/dev/null); then
   log "vdpm_ros interfaces up to date"
 else
   log "building vdpm_ros interfaces (msg/) into $VENV"
   rm -rf "$STAMP_DIR"
   cmake_install "$REPO" -DVDPM_INTERFACES_ONLY=ON
-  (cd "$REPO" && "$PY" -c 'from vdpm_ros.msg import SceneFlow, Window') \
-    || die "the interfaces were built but 'from vdpm_ros.msg import SceneFlow' fails"
+  (cd "$REPO" && "$PY" -c "from vdpm_ros.msg import $OUR_MSGS") \
+    || die "the interfaces were built but 'from vdpm_ros.msg import $OUR_MSGS' fails"
   echo "$HASH" >"$STAMP_DIR/.source-hash"
 fi
 
@@ -155,4 +157,4 @@ EOF
   "$PY" -c 'from tf2_msgs.msg import TFMessage' || die "tf2_msgs was built but does not import"
 fi
 
-log "done: rclpy, vdpm_ros.msg (SceneFlow, Window) and tf2_msgs import from $PY"
+log "done: rclpy, vdpm_ros.msg ($OUR_MSGS) and tf2_msgs import from $PY"

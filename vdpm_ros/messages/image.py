@@ -169,21 +169,29 @@ def image_to_rgb(img: ImagePayload, max_input_pixels: int = DEFAULT_MAX_INPUT_PI
     return px[..., list(order)] if order != (0, 1, 2) or channels == 4 else px
 
 
-def depth_to_metres(img: ImagePayload, max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
-    """Depth image -> ``[H, W]`` float32 metres (REP 118: 32FC1 metres, 16UC1 millimetres); 0 = no measurement.
+def depth_image_metres(img: ImagePayload, max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
+    """Depth image -> ``[H, W]`` float32 metres as sent (REP 118: 32FC1 metres, 16UC1 millimetres).
 
-    NaN and inf become 0. Range checks (non-positive, beyond a maximum) are
-    :func:`vdpm_ros.messages.validation.sanitize_depth`'s. Raises only :class:`ImageDecodingError`.
+    NaN, inf and negative values are kept, for :func:`vdpm_ros.messages.validation.sanitize_depth` to
+    judge and count. Raises only :class:`ImageDecodingError`.
     """
     if img.encoding == "32FC1":
-        depth = _pixels(img, 1, np.float32, max_input_pixels)[..., 0].astype(np.float32)
-    elif img.encoding == "16UC1":
-        depth = _pixels(img, 1, np.uint16, max_input_pixels)[..., 0].astype(np.float32) / 1000.0
-    else:
-        raise ImageDecodingError(
-            DecodeFailure.UNSUPPORTED_ENCODING,
-            f"unsupported depth encoding {clip_for_log(img.encoding)}; supported: {', '.join(SUPPORTED_DEPTH_ENCODINGS)}",
-        )
+        return _pixels(img, 1, np.float32, max_input_pixels)[..., 0].astype(np.float32)
+    if img.encoding == "16UC1":
+        return _pixels(img, 1, np.uint16, max_input_pixels)[..., 0].astype(np.float32) / 1000.0
+    raise ImageDecodingError(
+        DecodeFailure.UNSUPPORTED_ENCODING,
+        f"unsupported depth encoding {clip_for_log(img.encoding)}; supported: {', '.join(SUPPORTED_DEPTH_ENCODINGS)}",
+    )
+
+
+def depth_to_metres(img: ImagePayload, max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
+    """Depth image -> ``[H, W]`` float32 metres, NaN and inf set to 0 (= no measurement, REP 118).
+
+    No range check: see :func:`vdpm_ros.messages.validation.sanitize_depth` for that. Raises only
+    :class:`ImageDecodingError`.
+    """
+    depth = depth_image_metres(img, max_input_pixels)
     return np.where(np.isfinite(depth), depth, 0.0).astype(np.float32)
 
 

@@ -108,7 +108,7 @@ class _RepairedCopies:
         log.warning(text)
 
 
-_REPAIRED = _RepairedCopies()
+_SESSION = _RepairedCopies()
 
 
 def _head(path: Path, n: int) -> bytes:
@@ -142,7 +142,7 @@ def _mcap_source(path: Path, shown: Path, why: str) -> tuple[Path, Recovery | No
             shown, f"{path.name} is an unfinished MCAP recording ({why}) with no complete message in it",
             "the recorder stopped before it wrote its first chunk; record again",
         )  # fmt: skip
-    copy, lost = _REPAIRED.get(path)
+    copy, lost = _SESSION.get(path)
     return copy, Recovery(path, 0, lost, why)  # messages counted once rosbags has opened the copy
 
 
@@ -155,7 +155,7 @@ def _sources(path: Path) -> tuple[list[Path], Recovery | None]:
         if (path / "metadata.yaml").is_file():
             return [path], None
         if len(mcaps) == 1:
-            return _pick([mcaps[0]], path, "no metadata.yaml beside it, so the recording was not closed: killed?")
+            return _pick(mcaps[0], path, "no metadata.yaml beside it, so the recording was not closed: killed?")
         if len(mcaps) > 1:
             raise BagReadError(
                 path, f"no metadata.yaml and {len(mcaps)} .mcap files: a split recording that was not closed",
@@ -167,11 +167,11 @@ def _sources(path: Path) -> tuple[list[Path], Recovery | None]:
                 f"rebuild the metadata with 'ros2 bag reindex {path} -s sqlite3'",
             )  # fmt: skip
         raise BagReadError(path, "not a rosbag2 directory: no metadata.yaml and no .mcap or .db3 file in it", f"give {_FORMATS}")
-    return _pick([path], path, "no MCAP footer: the recorder was killed or the copy was cut short")
+    return _pick(path, path, "no MCAP footer: the recorder was killed or the copy was cut short")
 
 
-def _pick(files: list[Path], shown: Path, why: str) -> tuple[list[Path], Recovery | None]:
-    (file,) = files
+def _pick(file: Path, shown: Path, why: str) -> tuple[list[Path], Recovery | None]:
+    """The sources for one bag file; ``why`` says why it would be unfinished if it turns out so."""
     _check_file(file, shown)
     if file.suffix.lower() == ".mcap":
         source, recovery = _mcap_source(file, shown, why)
@@ -239,7 +239,7 @@ class BagReader:
         expected = sum(int(getattr(c, "msgcount", 0) or 0) for c in connections)
         if n < expected:
             topics = ", ".join(sorted({c.topic for c in connections}))
-            _REPAIRED.announce_once(
+            _SESSION.announce_once(
                 f"bag {self.path}: only {n} of the {expected} messages on {topics} could be read: the file is damaged "
                 "(the rest were used); use another copy for a complete result"
             )
@@ -274,7 +274,7 @@ def open_bag(path: str | Path) -> Iterator[BagReader]:
             raise _explain(shown, sources, exc) from exc
         # The directory does not read as a whole (metadata.yaml unreadable, or its .mcap file cut short):
         # the one .mcap file in it describes itself.
-        sources, recovery = _pick(mcaps, shown, "no MCAP footer: the recording was cut short (killed, or a partial copy)")
+        sources, recovery = _pick(mcaps[0], shown, "no MCAP footer: the recording was cut short (killed, or a partial copy)")
         recovery = recovery or Recovery(mcaps[0], 0, 0, f"{shown} does not read as a rosbag2 directory ({_one_line(exc)})")
         try:
             reader = AnyReader(sources)
@@ -284,7 +284,7 @@ def open_bag(path: str | Path) -> Iterator[BagReader]:
     try:
         if recovery is not None:
             recovery = Recovery(recovery.source, sum(c.msgcount for c in reader.connections), recovery.lost_bytes, recovery.why)
-            _REPAIRED.announce_once(str(recovery))
+            _SESSION.announce_once(str(recovery))
         yield BagReader(shown, reader, recovery)
     finally:
         with contextlib.suppress(Exception):

@@ -9,9 +9,11 @@ import pytest
 from PIL import Image
 
 from vdpm_ros.messages.image import (
+    DecodeFailure,
     ImageDecodingError,
     ImagePayload,
     compressed_to_rgb,
+    decode_compressed,
     depth_to_metres,
     encode_image,
     image_to_rgb,
@@ -111,3 +113,67 @@ def test_encode_round_trip():
     assert encode_image(RGB).encoding == "rgb8" and encode_image(RGB[..., 0]).encoding == "mono8"
     with pytest.raises(ValueError, match="cannot encode"):
         encode_image(np.zeros((2, 2), np.int64))
+
+
+def _jpeg(array: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", quality=95, **options)
+    return buf.getvalue()
+
+
+def _gradient(h: int, w: int) -> np.ndarray:
+    u, v = np.meshgrid(np.linspace(0, 255, w), np.linspace(0, 255, h))
+    return np.stack([u, v, 255 - u], -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_large_jpeg_is_decoded_straight_at_the_size_needed(progressive):
+    raw = _gradient(1200, 1601)  # a width libjpeg's 1/8 scale does not divide
+    data = _jpeg(raw, progressive=progressive)
+    full = decode_compressed("jpeg", data)
+    assert full.rgb.shape == (1200, 1601, 3) and full.scale_xy == (1.0, 1.0) and full.raw_wh == (1601, 1200)
+    small = decode_compressed("jpeg", data, needed_size=(200, 0))
+    # 1/8 is the largest reduction that keeps the width >= 200; the last column covers a partial block.
+    assert small.rgb.shape == (150, 201, 3) and small.raw_wh == (1601, 1200)
+    assert small.scale_xy == (0.125, 0.125)
+    blocks = full.rgb[:, :1600].reshape(150, 8, 200, 8, 3).mean(axis=(1, 3))
+    assert np.abs(small.rgb[:, :200].astype(float) - blocks).mean() < 2.0  # the same picture, averaged
+    # At least what was asked for in both dimensions: height 160 forces 1/4.
+    assert decode_compressed("jpeg", data, needed_size=(200, 160)).rgb.shape == (300, 401, 3)
+    # Asking for more than the image has decodes it whole.
+    assert decode_compressed("jpeg", data, needed_size=(4000, 4000)).rgb.shape == (1200, 1601, 3)
+
+
+def test_decoded_intrinsics_follow_the_pixel_centres():
+    data = _jpeg(_gradient(1200, 1600))
+    small = decode_compressed("jpeg", data, needed_size=(200, 150))
+    assert small.rgb.shape == (150, 200, 3)
+    k = np.array([[1000.0, 0.0, 799.5], [0.0, 1000.0, 599.5], [0.0, 0.0, 1.0]])  # principal point at the centre
+    k_small = small.intrinsics_to_decoded(k)
+    np.testing.assert_allclose(k_small, [[125.0, 0.0, 99.5], [0.0, 125.0, 74.5], [0.0, 0.0, 1.0]])
+
+
+def test_only_jpeg_is_reduced():
+    buf = io.BytesIO()
+    Image.fromarray(_gradient(64, 96)).save(buf, format="PNG")
+    out = decode_compressed("png", buf.getvalue(), needed_size=(12, 8))
+    assert out.rgb.shape == (64, 96, 3) and out.scale_xy == (1.0, 1.0)
+
+
+def test_compressed_rejection_reasons():
+    buf = io.BytesIO()
+    Image.fromarray(_gradient(64, 96)).save(buf, format="TIFF")
+    cases = [
+        (b"", DecodeFailure.EMPTY),
+        (b"garbage", DecodeFailure.UNSUPPORTED_FORMAT),
+        (buf.getvalue(), DecodeFailure.UNSUPPORTED_FORMAT),  # TIFF: a format we do not open
+        (_jpeg(_gradient(8, 8))[:40], DecodeFailure.CORRUPT),
+    ]
+    for data, reason in cases:
+        with pytest.raises(ImageDecodingError) as info:
+            decode_compressed("x" * 5000, data)
+        assert info.value.reason is reason
+        assert "x" * 81 not in str(info.value), "the format string is clipped"
+    with pytest.raises(ImageDecodingError) as info:
+        compressed_to_rgb("jpeg", _jpeg(_gradient(64, 96)), max_input_pixels=64 * 96 - 1)
+    assert info.value.reason is DecodeFailure.TOO_LARGE and "96x64" in str(info.value)

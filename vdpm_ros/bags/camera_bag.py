@@ -5,10 +5,15 @@ topic, its ``CameraInfo``, a depth image topic (``32FC1`` / ``16UC1``), and came
 ``PoseStamped`` topic or from ``/tf`` (one parent -> child transform). A TUM-format trajectory file
 (``stamp tx ty tz qx qy qz qw`` per line, as the TUM RGB-D benchmark ships ``groundtruth.txt``) can stand
 in for ground truth that is not in the bag.
+
+Bags are opened with :func:`vdpm_ros.bags.bag_reader.open_bag`: a broken bag is a
+:class:`~vdpm_ros.bags.bag_reader.BagReadError` naming the file, and an unfinished recording is read
+as far as it is intact. An image or depth message that does not decode is skipped and counted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +21,12 @@ from typing import Iterator
 
 import numpy as np
 
-from ..messages.image import SUPPORTED_DEPTH_ENCODINGS, ImagePayload, compressed_to_rgb, depth_to_metres, image_to_rgb
+from ..messages.image import SUPPORTED_DEPTH_ENCODINGS, ImageDecodingError, ImagePayload, compressed_to_rgb, depth_to_metres, image_to_rgb
+from ..messages.log_throttle import KindThrottle
+from ..messages.validation import check_camera_info
+from .bag_reader import BagMessageError, open_bag
+
+log = logging.getLogger(__name__)
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
@@ -108,11 +118,8 @@ def _payload(msg) -> ImagePayload:
 
 
 def _open(path: Path):
-    from rosbags.highlevel import AnyReader
-
-    if not path.exists():
-        raise FileNotFoundError(f"bag {path} does not exist")
-    return AnyReader([path])
+    """The bag opened for reading (a context manager giving a :class:`BagReader`)."""
+    return open_bag(path)
 
 
 def find_topics(path: str | Path, image_topic: str | None = None, depth_topic: str | None = None) -> BagTopics:
@@ -210,22 +217,55 @@ def count_images(path: str | Path, topics: BagTopics) -> int:
         return sum(c.msgcount for c in reader.connections if c.topic == topics.image)
 
 
-def iter_camera(path: str | Path, topics: BagTopics, images: bool = True) -> Iterator[CameraMessage]:
+def _camera_info_check(m):
+    """:func:`check_camera_info` of a ROS 2 (``k``, ``roi``) or ROS 1 (``K``) CameraInfo message."""
+    roi = getattr(m, "roi", None)
+    roi_t = (int(roi.x_offset), int(roi.y_offset), int(roi.height), int(roi.width)) if roi is not None else (0, 0, 0, 0)
+    return check_camera_info(
+        m.k if hasattr(m, "k") else m.K, (int(m.height), int(m.width)), None,
+        (int(getattr(m, "binning_x", 0)), int(getattr(m, "binning_y", 0))), roi_t,
+    )  # fmt: skip
+
+
+def iter_camera(
+    path: str | Path, topics: BagTopics, images: bool = True, rejected: Counter | None = None
+) -> Iterator[CameraMessage]:
     """Images (with the latest CameraInfo's K) and depth images, decoded, in bag order; stamps from the headers.
 
-    ``images=False`` reads the depth topic alone (no colour image is decoded).
+    ``images=False`` reads the depth topic alone (no colour image is decoded). A message that does not
+    deserialise or decode is skipped: counted in ``rejected`` (keys like ``"image/corrupt"``,
+    ``"depth/unsupported_encoding"``) when given, and logged (one line per kind every 5 s).
     """
     wanted = {t for t in ((topics.image, topics.camera_info) if images else ()) + (topics.depth,) if t}
     k = None
+    throttle = KindThrottle(5.0)
+
+    def skip(kind: str, reason: str, topic: str, why: object) -> None:
+        key = f"{kind}/{reason}"
+        if rejected is not None:
+            rejected[key] += 1
+        decision = throttle.allow(key)
+        if decision:
+            log.warning(f"{path}: skipped a {kind} message on {topic}: {why}{decision.suffix()}")
+
     with _open(Path(path)) as reader:
         conns = [c for c in reader.connections if c.topic in wanted]
         for c, _, raw in reader.messages(connections=conns):
-            m = reader.deserialize(raw, c.msgtype)
-            if c.topic == topics.camera_info:
-                kk = np.asarray(m.k if hasattr(m, "k") else m.K, dtype=np.float64).reshape(3, 3)
-                k = kk if np.isfinite(kk).all() and kk[0, 0] > 0 else k
-            elif c.topic == topics.image:
-                rgb = compressed_to_rgb(m.format, m.data) if topics.compressed else image_to_rgb(_payload(m))
-                yield CameraMessage("image", _stamp_ns(m.header), rgb, k)
-            else:
-                yield CameraMessage("depth", _stamp_ns(m.header), depth_to_metres(_payload(m)))
+            kind = "camera_info" if c.topic == topics.camera_info else "image" if c.topic == topics.image else "depth"
+            try:
+                m = reader.deserialize(raw, c.msgtype)
+                if kind == "camera_info":
+                    info = _camera_info_check(m)
+                    if info.ok:
+                        k = info.k
+                    else:
+                        skip(kind, info.reason.value, c.topic, info.message)
+                elif kind == "image":
+                    rgb = compressed_to_rgb(m.format, m.data) if topics.compressed else image_to_rgb(_payload(m))
+                    yield CameraMessage("image", _stamp_ns(m.header), rgb, k)
+                else:
+                    yield CameraMessage("depth", _stamp_ns(m.header), depth_to_metres(_payload(m)))
+            except ImageDecodingError as exc:
+                skip(kind, exc.reason.value, c.topic, exc)
+            except BagMessageError as exc:
+                skip(kind, "undeserialisable", c.topic, exc)

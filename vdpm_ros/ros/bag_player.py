@@ -1,8 +1,10 @@
 """Replay a rosbag2 (sqlite3 or mcap) into ROS 2 with /clock, where ``ros2 bag play`` is unavailable.
 
 Messages keep their recorded stamps; /clock follows the recorded receive times, so a node running
-with ``use_sim_time`` sees the recording's time. Reading uses ``rosbags`` (pure Python); each message
-is deserialised with rclpy into the installed message class and published.
+with ``use_sim_time`` sees the recording's time. Reading uses ``rosbags`` (pure Python) through
+:func:`vdpm_ros.bags.bag_reader.open_bag` (a broken bag is one ``BagReadError``; an unfinished MCAP
+recording plays as far as it is intact); each message is deserialised with rclpy into the installed
+message class and published.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
 
+from ..bags.bag_reader import open_bag
 from ..output.types import rclpy_message_class as message_class
 from .conversions import ns_to_stamp
 
@@ -60,14 +63,12 @@ def play_bag(
     Playback starts once the topics in ``wait_for`` have a matched subscriber (or ``wait_timeout`` passed).
     ``on_publish(topic, msg)`` is called right after each message goes out (e.g. to time the node's response).
     """
-    from rosbags.highlevel import AnyReader
-
     if rate <= 0:
         raise ValueError(f"rate must be > 0, got {rate}")
     stats = PlayStats()
     clock_pub = node.create_publisher(Clock, "/clock", QoSProfile(depth=10))
     pubs = {}
-    with AnyReader([Path(path)]) as reader:
+    with open_bag(Path(path)) as reader:
         conns = [c for c in reader.connections if topics is None or c.topic in topics]
         for c in conns:
             try:

@@ -198,14 +198,15 @@ def run(args: argparse.Namespace) -> int:
     from rclpy.qos import QoSProfile, qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
 
-    from vdpm_ros.messages.image import encode_image
+    from vdpm_ros.harness.live_eval import stop_process
+    from vdpm_ros.output import RclpyTypes
+    from vdpm_ros.output import builders as b
     from vdpm_ros.ros import conversions as conv
-    from vdpm_ros.ros.live_eval import stop_process
 
     args.out.mkdir(parents=True, exist_ok=True)
     height, width = args.size
     frames, k = synthetic_frames(height, width)
-    payloads = [encode_image(f) for f in frames]
+    T = RclpyTypes()
 
     cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", "-r",
            f"camera_info:={INFO_TOPIC}", "-p", "device:=cpu", "-p", "diagnostics_period:=1.0"]  # fmt: skip
@@ -276,12 +277,9 @@ def run(args: argparse.Namespace) -> int:
                     break
                 if now >= next_frame:
                     stamp = stamp0 + int(frames_sent * period * 1e9)
-                    p = payloads[frames_sent % len(payloads)]
-                    hdr = conv.header(stamp, CAMERA_FRAME)
-                    msg = Image(header=hdr, height=p.height, width=p.width, encoding=p.encoding, is_bigendian=0, step=p.step)
-                    msg.data = p.data
-                    info_pub.publish(conv.camera_info_msg(k, height, width, hdr))
-                    pub.publish(msg)
+                    hdr = b.header(T, stamp, CAMERA_FRAME)
+                    info_pub.publish(b.camera_info(T, k, height, width, hdr))
+                    pub.publish(b.image(T, frames[frames_sent % len(frames)], hdr))
                     sent_at[stamp] = time.monotonic()
                     while len(sent_at) > 1000:
                         sent_at.popitem(last=False)

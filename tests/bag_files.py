@@ -11,23 +11,25 @@ HW = (240, 320)  # 230 kB per rgb8 image: rosbags closes a 1 MiB MCAP chunk ever
 TOPIC = "/camera/image_raw"
 
 
-def _images(bm):
+def _images(T):
+    from vdpm_ros.output.builders import header, image
+
     for i in range(FRAMES):
         stamp = 10**9 + i * 10**8
-        yield stamp, bm.image(np.full((*HW, 3), i, np.uint8), bm.header(stamp, "cam"))
+        yield stamp, image(T, np.full((*HW, 3), i, np.uint8), header(T, stamp, "cam"))
 
 
 def write_rosbag2(path: Path, storage: str) -> Path:
     from rosbags.rosbag2 import StoragePlugin, Writer
 
-    from vdpm_ros.bags.bag_messages import BagMessages
+    from vdpm_ros.output import RosbagsTypes
 
-    bm = BagMessages()
+    T = RosbagsTypes()
     plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
     with Writer(path, version=9, storage_plugin=plugin) as writer:
-        conn = writer.add_connection(TOPIC, "sensor_msgs/msg/Image", typestore=bm.store)
-        for stamp, msg in _images(bm):
-            writer.write(conn, stamp, bm.serialize(msg, "sensor_msgs/msg/Image"))
+        conn = writer.add_connection(TOPIC, "sensor_msgs/msg/Image", typestore=T.store)
+        for stamp, msg in _images(T):
+            writer.write(conn, stamp, T.serialize(msg, "sensor_msgs/msg/Image"))
     return path
 
 

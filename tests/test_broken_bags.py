@@ -178,19 +178,20 @@ def test_undecodable_images_in_a_bag_are_skipped_and_counted(tmp_path):
 
     from rosbags.rosbag2 import StoragePlugin, Writer
 
-    from vdpm_ros.bags.bag_messages import BagMessages
+    from vdpm_ros.output import RosbagsTypes
+    from vdpm_ros.output.builders import header, image
 
-    bm = BagMessages()
+    T = RosbagsTypes()
     path = tmp_path / "bad_images"
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        conn = writer.add_connection(TOPIC, "sensor_msgs/msg/Image", typestore=bm.store)
+        conn = writer.add_connection(TOPIC, "sensor_msgs/msg/Image", typestore=T.store)
         for i in range(4):
-            msg = bm.image(np.full((8, 8, 3), i, np.uint8), bm.header(10**9 + i, "cam"))
+            msg = image(T, np.full((8, 8, 3), i, np.uint8), header(T, 10**9 + i, "cam"))
             if i == 1:
                 msg.encoding = "yuv422" + "x" * 5000
             if i == 2:
                 msg.data = msg.data[:10]
-            writer.write(conn, 10**9 + i, bm.serialize(msg, "sensor_msgs/msg/Image"))
+            writer.write(conn, 10**9 + i, T.serialize(msg, "sensor_msgs/msg/Image"))
     rejected: Counter = Counter()
     frames = list(iter_camera(path, find_topics(path, image_topic=TOPIC), rejected=rejected))
     assert [f.stamp_ns - 10**9 for f in frames] == [0, 3]

@@ -43,7 +43,7 @@ setup(
         # report plots of vdpm eval / vdpm demo
         "matplotlib>=3.7",
     ],
-    extras_require={"test": ["pytest>=7", "evo>=1.28", "hypothesis>=6.80"]},
+    extras_require={"test": ["pytest>=7", "evo>=1.28", "hypothesis>=6.80", "ruff>=0.6"]},
     zip_safe=False,
     entry_points={"console_scripts": ["vdpm = vdpm_ros.cli.main:main"]},
 )

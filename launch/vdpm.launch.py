@@ -9,11 +9,11 @@ node per camera needs nothing else.
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from vdpm_ros.ros.launch_args import INPUT_ARGUMENTS, input_remappings, parameter_arguments, parameter_overrides
 
 

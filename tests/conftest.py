@@ -97,7 +97,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe(what: str) -> str | None:
     """None when ``what`` works, else why not. Cached: each import is tried once per session."""
     try:

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from vdpm_ros.harness.benchmark import STAGES, BenchConfig, format_table, run_benchmark
 from vdpm_ros.cli.main import main
+from vdpm_ros.harness.benchmark import STAGES, BenchConfig, format_table, run_benchmark
 from vdpm_ros.model import VDPM
 from vdpm_ros.model.checkpoint import save_checkpoint
 

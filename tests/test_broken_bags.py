@@ -20,7 +20,6 @@ from vdpm_ros.bags.camera_bag import find_topics, iter_camera
 from vdpm_ros.bags.mcap_recovery import scan_intact
 
 
-
 @pytest.fixture(scope="module")
 def valid(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("valid_bags")

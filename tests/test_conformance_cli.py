@@ -11,7 +11,7 @@ import torch
 
 from vdpm_ros.cli.main import main
 from vdpm_ros.geometry import pose_encoding_to_cameras
-from vdpm_ros.model import AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPM, VDPMConfig
+from vdpm_ros.model import VDPM, AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPMConfig
 from vdpm_ros.model.checkpoint import save_checkpoint
 
 

@@ -10,11 +10,12 @@ import torch
 
 from vdpm_ros.cli.main import main
 from vdpm_ros.evaluation.metrics import absolute_trajectory_error, depth_metrics, mask_iou
-from vdpm_ros.evaluation.synthetic import METRICS, parse_seeds, sequence_metrics, two_view_epe
+from vdpm_ros.evaluation.synthetic import METRICS, sequence_metrics, two_view_epe
 from vdpm_ros.geometry.alignment import umeyama
 from vdpm_ros.model import VDPM
 from vdpm_ros.model.checkpoint import save_checkpoint
 from vdpm_ros.synth import SceneConfig, generate_sequence
+from vdpm_ros.synth.seeds import parse_seeds
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +92,14 @@ def test_seed_parsing_refuses_training_seeds():
     assert parse_seeds("1000-1002,1010") == [1000, 1001, 1002, 1010]
     with pytest.raises(ValueError, match="training seeds"):
         parse_seeds("999999-1000001")
+
+
+def test_seed_parsing_says_what_a_seed_list_looks_like():
+    # "invalid literal for int() with base 10" told a user nothing.
+    with pytest.raises(ValueError, match="expected a range like 1000-1019"):
+        parse_seeds("abc")
+    with pytest.raises(ValueError, match="is empty"):
+        parse_seeds("1019-1000")
 
 
 def test_eval_command_writes_every_metric(tmp_path, micro_config):

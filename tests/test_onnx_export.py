@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from vdpm_ros.cli.main import main
-from vdpm_ros.harness.conformance import compare_to_reference, run_conformance
 from vdpm_ros.export.manifest import ExportManifest, ExportMismatchError
 from vdpm_ros.export.onnx_export import export_onnx
+from vdpm_ros.harness.conformance import compare_to_reference, run_conformance
 from vdpm_ros.model import VDPMConfig
 from vdpm_ros.paths import default_model_path
 from vdpm_ros.runtime import EngineUnavailableError, load_engine

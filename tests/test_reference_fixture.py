@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vdpm_ros.harness.conformance import compare_to_reference, run_conformance
 from vdpm_ros.geometry import cameras_to_pose_encoding, pose_encoding_to_cameras
+from vdpm_ros.harness.conformance import compare_to_reference, run_conformance
 
 # The fixture README: a faithful float32 re-implementation matches within 1e-4 / 1e-4.
 ATOL = RTOL = 1e-4

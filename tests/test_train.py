@@ -172,8 +172,8 @@ def test_resume_refuses_another_architecture(tmp_path, micro_config):
 
 
 def test_model_card_states_the_measured_numbers_and_the_verdict(tmp_path, micro_config):
-    from vdpm_ros.harness.benchmark import run_pipeline_benchmark
     from vdpm_ros.evaluation.synthetic import SyntheticEvalConfig, evaluate_synthetic
+    from vdpm_ros.harness.benchmark import run_pipeline_benchmark
     from vdpm_ros.harness.model_card import main as card_main
     from vdpm_ros.harness.model_card import meets_bar
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 _KEY = "vdpm_setting"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from object_samples import ORACLE_SEEDS, RIGID, SMALL
 
 from vdpm_ros.synth import SceneConfig, generate_sequence

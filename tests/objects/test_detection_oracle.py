@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from object_samples import RIGID
 
 from vdpm_ros.evaluation.objects import (
     combine_object_metrics,
@@ -16,8 +17,6 @@ from vdpm_ros.evaluation.objects import (
 )
 from vdpm_ros.objects import ObjectDetectionConfig, detect_moving_objects
 from vdpm_ros.synth.scene import sample_scene
-
-from object_samples import RIGID
 
 
 def test_rigid_scenes_are_recovered_exactly(rigid_sequences):

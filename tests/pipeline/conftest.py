@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pipeline_oracle import SEED
 
 from vdpm_ros.synth import SceneConfig, generate_sequence
-
-from pipeline_oracle import SEED
 
 
 @pytest.fixture(scope="session")

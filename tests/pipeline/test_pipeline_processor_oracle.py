@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pipeline_oracle import ORACLE_IMG, OracleModel, PAD_POINT, frames_of
+from pipeline_oracle import ORACLE_IMG, PAD_POINT, OracleModel, frames_of
 
 from vdpm_ros.pipeline import MetricScaleError, PipelineConfig, WindowProcessor
 

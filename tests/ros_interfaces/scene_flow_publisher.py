@@ -11,8 +11,8 @@ import time
 
 import rclpy
 from rclpy.node import Node
-
 from ros_interface_samples import make_scene_flow
+
 from vdpm_ros.msg import SceneFlow
 
 

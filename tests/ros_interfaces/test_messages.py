@@ -55,8 +55,8 @@ def test_window_has_the_documented_fields(ros):
 
 def test_scene_flow_with_a_packed_cloud_survives_serialization(ros):
     from rclpy.serialization import deserialize_message, serialize_message
-
     from ros_interface_samples import check_scene_flow, make_scene_flow
+
     from vdpm_ros.msg import SceneFlow
 
     msg = make_scene_flow(seed=3)
@@ -67,8 +67,8 @@ def test_scene_flow_with_a_packed_cloud_survives_serialization(ros):
 def test_window_point_maps_survive_serialization(ros):
     from geometry_msgs.msg import Pose
     from rclpy.serialization import deserialize_message, serialize_message
-
     from ros_interface_samples import time_msg, time_ns
+
     from vdpm_ros.msg import Window
 
     s, m, h, w = 3, 2, 4, 5

@@ -38,8 +38,8 @@ def test_moving_object_array_has_the_documented_fields(ros):
 
 def test_moving_object_array_survives_serialization(ros):
     from rclpy.serialization import deserialize_message, serialize_message
-
     from ros_interface_samples import time_msg, time_ns
+
     from vdpm_ros.msg import MovingObject, MovingObjectArray
 
     known = MovingObject(id=7, observations=3, first_seen=time_msg(1_500_000_000), point_count=412, confidence=2.5)

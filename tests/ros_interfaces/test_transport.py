@@ -17,8 +17,8 @@ def test_scene_flow_published_by_another_process_arrives_intact(ros, ros_isolati
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
-
     from ros_interface_samples import check_scene_flow
+
     from vdpm_ros.msg import SceneFlow
 
     topic = ros_isolation["VDPM_TEST_TOPIC"]

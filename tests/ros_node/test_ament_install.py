@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ros_node_helpers import driver_node, spin_until, stop, wait_for_publisher, wait_for_subscriber
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,11 +74,11 @@ def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isol
     It runs in a namespace, with its window size from a params file: the file's `/**` section must
     reach it there, and its (relative) output topics must move under the namespace.
     """
+    from ros_node_helpers import ros_header as _header
     from sensor_msgs.msg import Image
-    from vdpm_ros.msg import SceneFlow
 
     from vdpm_ros.messages.image import encode_image
-    from ros_node_helpers import ros_header as _header
+    from vdpm_ros.msg import SceneFlow
 
     install = ament_install
     env = {

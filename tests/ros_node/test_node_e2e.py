@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from ros_node_helpers import spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
 
 from vdpm_ros.synth import SceneConfig, generate_sequence
@@ -48,15 +47,16 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PoseStamped
-    from nav_msgs.msg import Odometry, Path as PathMsg
+    from nav_msgs.msg import Odometry
+    from nav_msgs.msg import Path as PathMsg
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, qos_profile_sensor_data
+    from ros_node_helpers import ros_header as _header
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from tf2_msgs.msg import TFMessage
 
     from vdpm_ros.messages.image import ImagePayload, encode_image
     from vdpm_ros.msg import SceneFlow, Window
-    from ros_node_helpers import ros_header as _header
     from vdpm_ros.ros import conversions as conv
 
     env, model_path = node_env

@@ -8,12 +8,12 @@ from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for
 
 def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
     from rclpy.qos import QoSProfile
+    from ros_node_helpers import ros_header as _header
     from sensor_msgs.msg import Image, PointCloud2
 
     from vdpm_ros.export.onnx_export import export_onnx
     from vdpm_ros.messages.image import encode_image
     from vdpm_ros.model import VDPM
-    from ros_node_helpers import ros_header as _header
     from vdpm_ros.synth import SceneConfig, generate_sequence
 
     env, _ = node_env

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vdpm_ros.synth import SceneConfig
-from vdpm_ros.synth import render
+from vdpm_ros.synth import SceneConfig, render
 from vdpm_ros.synth.motion import AffineDeformation, RigidMotion
 from vdpm_ros.synth.primitives import Box, Cylinder, Ellipsoid, RoomBox, Sphere
 from vdpm_ros.synth.scene import sample_scene

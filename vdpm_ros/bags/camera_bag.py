@@ -21,6 +21,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..geometry.rotation import quat_to_mat
 from ..messages.image import SUPPORTED_DEPTH_ENCODINGS, ImageDecodingError, ImagePayload, compressed_to_rgb, depth_to_metres, image_to_rgb
 from ..messages.log_throttle import KindThrottle
 from ..messages.validation import check_camera_info
@@ -82,11 +83,9 @@ class PoseTrack:
 
 
 def pose_matrix(translation, quaternion_xyzw) -> np.ndarray:
-    """``[4, 4]`` from a translation and a unit quaternion (x, y, z, w)."""
-    from scipy.spatial.transform import Rotation
-
+    """``[4, 4]`` from a translation and a quaternion (x, y, z, w), with the package's one rotation conversion."""
     T = np.eye(4)
-    T[:3, :3] = Rotation.from_quat(np.asarray(quaternion_xyzw, dtype=np.float64)).as_matrix()
+    T[:3, :3] = quat_to_mat(np.asarray(quaternion_xyzw, dtype=np.float64))
     T[:3, 3] = translation
     return T
 

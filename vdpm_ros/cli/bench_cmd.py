@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_model_arguments, load_model
+from .common import add_model_arguments, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model is None:
         args.model = "preset:cpu_small"  # the benchmark's default: the embedded architecture, random weights
-    loaded = load_model(args)
+    loaded = open_model(args)
     model, source = loaded.model, loaded.description
     if args.pipeline:
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup)

@@ -35,7 +35,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, device_default: str = "
     parser.add_argument("--device", default=device_default, help="auto (cuda if available), cpu, cuda, cuda:N")
 
 
-def load_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str | None = None):
+def open_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str | None = None):
     """The model ``args`` name, through :func:`vdpm_ros.runtime.resolve_model`; prints what was loaded and logs its caveats.
 
     ``fallback``: a spec to use when no model was given and there is no embedded default model (the demo

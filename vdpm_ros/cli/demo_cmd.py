@@ -8,7 +8,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from .common import add_model_arguments, load_model
+from .common import add_model_arguments, open_model
 
 MARKER = ".vdpm_demo"
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--window-size must be at least 2 (scene flow needs two times)")
     if args.frames < args.window_size:
         raise ValueError(f"--frames ({args.frames}) must be at least --window-size ({args.window_size})")
-    loaded = load_model(args, fallback="preset:cpu_small")
+    loaded = open_model(args, fallback="preset:cpu_small")
     model, source = loaded.model, loaded.source
     if args.size is None:
         width = model.config.img_size

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_model_arguments, load_model
+from .common import add_model_arguments, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,10 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bag is not None:
         return run_bag(args)
-    from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic, parse_seeds
+    from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic
+    from ..synth.seeds import parse_seeds
 
     seeds = parse_seeds(args.synthetic)
-    loaded = load_model(args)
+    loaded = open_model(args)
     model = loaded.model
     width = model.config.img_size
     height = round(width * 0.75 / 14) * 14  # a 4:3 camera at the model's native width: no resampling
@@ -78,7 +79,7 @@ def run_bag(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.live:
         return run_live(args, params, options)
-    loaded = load_model(args)
+    loaded = open_model(args)
     ev = evaluate_and_report(loaded.model, loaded.source, args.bag, params, options, args.json, args.report, args.output_bag)
     print_summary(ev)
     return 0
@@ -143,7 +144,7 @@ def print_summary(ev) -> None:
 
     s = ev.summary()
     print(f"{ev.frames} frames, {ev.windows} windows from {ev.bag}")
-    for key, (label, better) in LABELS.items():
+    for key, (label, _better) in LABELS.items():
         if key in ev.metrics:
             base = ev.no_motion.get(key)
             tail = f"   (no-motion baseline {base:.4f})" if base is not None else ""

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import load_model
+from .common import open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     args.model = args.model_flag or args.model
-    loaded = load_model(args, allow_vggt=args.allow_vggt)
+    loaded = open_model(args, allow_vggt=args.allow_vggt)
     if loaded.kind == "onnxruntime":
         manifest = loaded.model.manifest
         print(f"ONNX export for {manifest.image_hw[1]}x{manifest.image_hw[0]} network inputs, {manifest.dtype}, opset {manifest.opset}")

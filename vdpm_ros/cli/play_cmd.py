@@ -22,23 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import rclpy
-    except ImportError as exc:
-        raise ValueError(f"rclpy is not importable ({exc}); run: bash scripts/setup_ros_venv.sh") from exc
-    from ..ros.bag_player import play_bag
-
     if not args.bag.exists():
         raise FileNotFoundError(f"bag {args.bag} does not exist")
-    rclpy.init()
     try:
-        node = rclpy.create_node("vdpm_bag_player")
-        stats = play_bag(
-            node, args.bag, args.rate, set(args.topics) if args.topics else None,
-            sensor_qos=not args.reliable, wait_for=(args.wait_topic,), wait_timeout=args.wait_subscribers,
-        )  # fmt: skip
-        print(f"published {stats.published} messages from {args.bag} in {stats.wall_seconds:.1f} s")
-        node.destroy_node()
-    finally:
-        rclpy.shutdown()
+        from ..ros.bag_player import play_bag_file
+    except ImportError as exc:
+        raise ValueError(f"rclpy is not importable ({exc}); run: bash scripts/setup_ros_venv.sh") from exc
+    stats = play_bag_file(args.bag, args.rate, set(args.topics) if args.topics else None, reliable=args.reliable,
+                          wait_topic=args.wait_topic, wait_timeout=args.wait_subscribers)  # fmt: skip
+    print(f"published {stats.published} messages from {args.bag} in {stats.wall_seconds:.1f} s")
     return 0

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
+from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
+from ..geometry import moving
 from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
 from .metrics import depth_metrics, end_point_error
+from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames, network_size
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
 
 DEPTH_MATCH_S = 0.02
@@ -139,8 +143,6 @@ class BagEvaluation:
 
 
 def _synthetic(path: Path, topics: BagTopics):
-    from ..bags.synthetic_bag import INFO_TOPIC, read_synthetic_bag
-
     return read_synthetic_bag(path) if INFO_TOPIC in topics.all_topics else None
 
 
@@ -168,11 +170,11 @@ def synthetic_frame_errors(
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
     # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
     # frame above a fraction of the scene scale.
-    threshold = r.scene_scale * scale * motion_threshold
-    step = np.linalg.norm(gt_disp, axis=-1)
-    gt_moving = valid & (np.maximum(step, np.linalg.norm(now - seq.pointmaps[first, index], axis=-1)) > threshold)
+    scene_scale = r.scene_scale * scale
+    before, first_pts = seq.pointmaps[prev, index], seq.pointmaps[first, index]
+    gt_moving = valid & moving(now, [before, first_pts], scene_scale, motion_threshold)
     # The flow covers the last interval only, so its error is scored where the point moved in that interval.
-    flowing = valid & (step > threshold)
+    flowing = valid & moving(now, [before], scene_scale, motion_threshold)
     epe = end_point_error(pred_disp, gt_disp, flowing)
     base = end_point_error(np.zeros_like(gt_disp), gt_disp, flowing)
     return epe, base, r.dynamic & valid, gt_moving
@@ -259,8 +261,6 @@ def evaluate_bag(
         notes.append("no depth topic: depth metrics not measured")
     synth_stamps = None
     if seq is not None:
-        from ..bags.synthetic_bag import START_TIME_NS
-
         synth_stamps = START_TIME_NS + np.round(seq.timestamps * 1e9).astype(np.int64)
 
     total_images = count_images(path, topics)
@@ -359,8 +359,6 @@ def summarise(
 
 def _synthetic_protocol(model: Any, seq, frames: int, notes: list[str]) -> dict[str, Any] | None:
     """``vdpm eval --synthetic``'s metrics on the bag's first ``frames`` frames, when the sizes allow it."""
-    from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames, network_size
-
     if seq.num_frames < frames:
         notes.append(f"synthetic protocol skipped: the bag has {seq.num_frames} frames, the protocol needs {frames}")
         return None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..geometry import DEFAULT_MOTION_THRESHOLD
+from ..geometry import DEFAULT_MOTION_THRESHOLD, moving
 from ..geometry.alignment import umeyama
 from ..objects.detection import ObjectDetections
 from ..objects.observation import ObjectObservation
@@ -52,9 +52,8 @@ def true_motion_mask(seq: SyntheticSequence, source: int = 0, target: int | None
     now = seq.pointmaps[target, target].astype(np.float64)
     centre = seq.camera_to_world()[source, :3, 3]
     scale = float(np.linalg.norm(now[valid] - centre, axis=-1).mean()) if valid.any() else 0.0
-    moved = np.linalg.norm(now - seq.pointmaps[source, target], axis=-1)
-    moved = np.maximum(moved, np.linalg.norm(now - seq.pointmaps[target - 1, target], axis=-1))
-    return (moved > motion_threshold * scale) & valid
+    earlier = [seq.pointmaps[source, target], seq.pointmaps[target - 1, target]]
+    return moving(now, earlier, scale, motion_threshold) & valid
 
 
 def observation_from_sequence(seq: SyntheticSequence, source: int = 0, target: int | None = None,

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..geometry import DEFAULT_MOTION_THRESHOLD, pose_encoding_to_cameras
+from ..geometry import DEFAULT_MOTION_THRESHOLD, moving, pose_encoding_to_cameras
 from ..model import VDPM
 from ..preprocessing import resized_size
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
-from ..train.data import TRAIN_SEED_OFFSET
 from .metrics import absolute_trajectory_error, depth_metrics, end_point_error, mask_iou, normalise_unit_mean
 
 METRICS = ("epe_margin2", "epe_margin8", "tracking_epe", "tracking_epe_dynamic", "depth_abs_rel", "depth_delta_1_25", "ate", "motion_mask_iou")
@@ -32,20 +31,6 @@ class SyntheticEvalConfig:
     def __post_init__(self) -> None:
         if max(self.margins) >= self.frames:
             raise ValueError(f"margins {self.margins} need more than {self.frames} frames")
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"1000-1019"`` or ``"1000,1005,1010"`` -> seeds; training seeds are refused."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        seeds.extend(range(int(lo), int(hi or lo) + 1))
-    if not seeds:
-        raise ValueError(f"no seeds in {text!r}")
-    bad = [s for s in seeds if s >= TRAIN_SEED_OFFSET or s < 0]
-    if bad:
-        raise ValueError(f"seeds {bad[:3]} are training seeds (>= {TRAIN_SEED_OFFSET}) or negative; evaluate on 1000-1999")
-    return seeds
 
 
 def two_view_epe(pred: np.ndarray, seq: SyntheticSequence, frames: list[int]) -> tuple[float, float]:
@@ -88,12 +73,12 @@ def sequence_metrics(
             return float("nan")
         return float(np.mean([end_point_error(p[t, 0], gt_all[t, 0], mask) for t in range(S)]))
 
-    def moving(p: np.ndarray) -> np.ndarray:
-        flow = p - p[idx, idx][None]
-        return (np.linalg.norm(flow, axis=-1) > motion_threshold).any(axis=0)
+    def moves(p: np.ndarray) -> np.ndarray:
+        # Unit-mean normalised points: the scene scale is 1. Every frame's time of the window counts.
+        return moving(p[idx, idx], p, 1.0, motion_threshold)
 
     # Ground-truth motion uses the same normalised threshold as the prediction, so IoU compares like with like.
-    gt_moving = moving(gt_all) & valid
+    gt_moving = moves(gt_all) & valid
     dyn_mask = gt_moving[0]
     rot, trans = pred_extrinsics[:, :, :3], pred_extrinsics[:, :, 3]
     depth = np.einsum("sij,shwj->shwi", rot, pred[idx, idx])[..., 2] + trans[:, None, None, 2]
@@ -106,7 +91,7 @@ def sequence_metrics(
     model_metrics = {
         "tracking_epe": tracking(pred_all, valid[0]),
         "tracking_epe_dynamic": tracking(pred_all, dyn_mask),
-        "motion_mask_iou": mask_iou(moving(pred_all) & valid, gt_moving),
+        "motion_mask_iou": mask_iou(moves(pred_all) & valid, gt_moving),
         **shared,
     }
     base_metrics = {

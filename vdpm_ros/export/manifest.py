@@ -49,7 +49,7 @@ class ExportManifest:
         return path
 
     @classmethod
-    def read(cls, directory: str | Path) -> "ExportManifest":
+    def read(cls, directory: str | Path) -> ExportManifest:
         path = Path(directory) / MANIFEST_NAME
         if not path.is_file():
             raise ExportMismatchError(f"{directory} has no {MANIFEST_NAME}: not a vdpm export (create one with `vdpm export`)")

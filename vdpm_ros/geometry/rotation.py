@@ -7,7 +7,8 @@ message builders and the bag readers (numpy) share one conversion and one sign c
 from __future__ import annotations
 
 import functools
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import torch

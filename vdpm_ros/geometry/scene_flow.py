@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-#: The official demo's static/dynamic threshold, in units where points have unit mean distance to the origin.
-DEFAULT_MOTION_THRESHOLD = 0.025
+from .motion import DEFAULT_MOTION_THRESHOLD
 
 
 def mean_distance(points: Tensor, valid: Tensor | None = None) -> Tensor:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import platform
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -167,7 +167,7 @@ def _time(fn, model, frames, cfg) -> dict[str, StageStats]:
         _sync(cfg.device)
         start = time.perf_counter()
 
-        def tick(stage: str) -> None:
+        def tick(stage: str, marks: list = marks) -> None:  # bound now: one list per repetition
             _sync(cfg.device)
             marks.append((stage, time.perf_counter()))
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..export.onnx_export import export_onnx
 from ..geometry import pose_encoding_to_cameras
 from ..model import VDPMConfig
-from ..export.onnx_export import export_onnx
 from ..model.checkpoint import load_model
 from ..runtime import load_engine
 

@@ -25,7 +25,16 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 
-from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, pose_matrix, read_pose_track, read_tum_trajectory
+from ..bags.camera_bag import (
+    BagTopics,
+    PoseTrack,
+    count_images,
+    find_topics,
+    iter_camera,
+    pose_matrix,
+    read_pose_track,
+    read_tum_trajectory,
+)
 from ..evaluation.bag_eval import BagEvalOptions, BagEvaluation, DepthMatcher, WindowRecord, summarise
 from ..messages.image import depth_to_metres
 from ..pipeline import expected_windows
@@ -95,12 +104,13 @@ def node_command(params: NodeParameters, topics: BagTopics) -> list[str]:
 def evaluate_live(
     path: str | Path,
     params: NodeParameters,
-    options: BagEvalOptions = BagEvalOptions(),
+    options: BagEvalOptions | None = None,
     rate: float = 1.0,
     settle_timeout_s: float = 600.0,
 ) -> BagEvaluation:
     """Start ``vdpm node``, replay the bag's camera topics into it with /clock, score its published poses and depth."""
     path = Path(path)
+    options = options or BagEvalOptions()
     topics = find_topics(path, options.image_topic, options.depth_topic)
     gt_track = read_tum_trajectory(options.groundtruth) if options.groundtruth else read_pose_track(path, topics, options.gt_tf)
     notes = [] if gt_track is not None else ["no camera ground truth: ATE/RPE not measured"]

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ..evaluation.synthetic import METRICS
+from ..runtime import resolve_model
 
 #: The bar of the project's default model (issue "Synthetic 4D scenes", done-when).
 BAR = {"tracking_epe_dynamic_ratio": 0.5, "motion_mask_iou": 0.5}
@@ -35,9 +36,7 @@ def meets_bar(result: dict) -> tuple[bool, float]:
 
 
 def render(model: Path, run: Path, eval_json: Path, bench_json: Path | None, notes: str = "") -> str:
-    from ..model.checkpoint import load_model
-
-    net, _ = load_model(model)
+    net = resolve_model(model, "pytorch", "cpu").model
     params = sum(p.numel() for p in net.parameters())
     train_cfg = json.loads((run / "train_config.json").read_text())
     history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 def _require(condition: bool, message: str) -> None:
@@ -163,7 +164,7 @@ class VDPMConfig:
         return 2 + self.aggregator.num_register_tokens
 
     @classmethod
-    def official(cls) -> "VDPMConfig":
+    def official(cls) -> VDPMConfig:
         """The published full-size V-DPM (VGGT-1B backbone + 4-block decoder)."""
         return cls()
 
@@ -174,7 +175,7 @@ class VDPMConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "VDPMConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> VDPMConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error so typos do not pass silently."""
         sub = {
             "patch_embed": PatchEmbedConfig,
@@ -201,7 +202,7 @@ class VDPMConfig:
         return cls(**kwargs)
 
     @classmethod
-    def from_fixture_json(cls, data: Mapping[str, Any]) -> "VDPMConfig":
+    def from_fixture_json(cls, data: Mapping[str, Any]) -> VDPMConfig:
         """Build from a reference-fixture ``config.json`` (the layout of shared/reference/tiny)."""
         try:
             m = data["model"]

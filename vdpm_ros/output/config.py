@@ -35,7 +35,7 @@ class OutputConfig:
     def __post_init__(self) -> None:
         check_settings(self)
 
-    def channels(self) -> tuple["Channel", ...]:
+    def channels(self) -> tuple[Channel, ...]:
         """Every output channel these settings enable, in publishing order."""
         out = [Channel(key, getattr(self, f"{key}_topic"), msgtype) for key, msgtype in _WINDOW_CHANNELS]
         if self.publish_window:

@@ -6,8 +6,9 @@ and the output bag writes the same list, so a bag holds exactly the node's topic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

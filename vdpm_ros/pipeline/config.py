@@ -8,8 +8,9 @@ value fails here, at start-up, with a message that names the field.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD
 from ..settings import check_settings, from_mapping, setting
@@ -123,6 +124,6 @@ class PipelineConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PipelineConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> PipelineConfig:
         """Build from a mapping (e.g. ROS parameters); unknown keys are an error so typos do not pass silently."""
         return from_mapping(cls, dict(data))

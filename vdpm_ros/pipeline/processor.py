@@ -22,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import OrderedDict
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..geometry import mean_distance, motion_mask, pose_encoding_to_cameras
+from ..geometry import mean_distance, moving, pose_encoding_to_cameras
 from ..preprocessing import ImageTransform, preprocess_frame, preprocess_images
 from .config import PipelineConfig
 from .derive import confidence_threshold, depth_scale, optical_flow, rotate, to_camera
@@ -246,14 +247,14 @@ class WindowProcessor:
             before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
             before = sample_to_raw(before_net, sampling)
             displacement = points - before
-            moves_net, moves = [now_net - before_net], [displacement]
+            earlier_net, earlier = [before_net], [before]
             first = dyn.target_times[0]  # t_0 with motion_span "window"; t_prev already counted otherwise
             if first != prev:
                 first_net = dyn.at(first, last)[0][0].float()
-                moves_net.append(now_net - first_net)
-                moves.append(points - sample_to_raw(first_net, sampling))
-            dynamic_net = motion_mask(torch.stack(moves_net), scene_scale, cfg.motion_threshold).any(0) & net_valid
-            dynamic = motion_mask(torch.stack(moves), scene_scale, cfg.motion_threshold).any(0) & valid
+                earlier_net.append(first_net)
+                earlier.append(sample_to_raw(first_net, sampling))
+            dynamic_net = moving(now_net, earlier_net, scene_scale, cfg.motion_threshold) & net_valid
+            dynamic = moving(points, earlier, scene_scale, cfg.motion_threshold) & valid
             dt = (frames[last].stamp_ns - frames[prev].stamp_ns) * 1e-9
             flow = displacement * (scale / dt)
             flow_cam = rotate(flow, extrinsics[last])

@@ -202,7 +202,7 @@ class WindowStitcher:
         self._last: Sim3 | None = None
 
     @classmethod
-    def from_config(cls, config: PipelineConfig) -> "WindowStitcher":
+    def from_config(cls, config: PipelineConfig) -> WindowStitcher:
         return cls(
             with_scale=config.stitch_fits_scale,
             min_points=config.stitch_min_points,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -167,7 +168,7 @@ class StreamingPipeline:
         """Stop the worker (queued windows are dropped); True once its thread has ended."""
         return self.worker.close(timeout)
 
-    def __enter__(self) -> "StreamingPipeline":
+    def __enter__(self) -> StreamingPipeline:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

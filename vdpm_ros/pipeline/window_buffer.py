@@ -7,8 +7,8 @@ images, so ``push`` costs microseconds.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class WindowBuffer:
         self.last_reason = ""
 
     @classmethod
-    def from_config(cls, config: PipelineConfig) -> "WindowBuffer":
+    def from_config(cls, config: PipelineConfig) -> WindowBuffer:
         # The config says 0 for "never reset"; the buffer takes None for that.
         return cls(config.window_size, config.stride, config.min_frame_interval, config.time_jump_reset or None)
 

@@ -11,8 +11,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class InferenceWorker(Generic[T, R]):
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def __enter__(self) -> "InferenceWorker[T, R]":
+    def __enter__(self) -> InferenceWorker[T, R]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -107,3 +107,19 @@ def play_bag(
     if stats.unacknowledged:
         node.get_logger().warning(f"subscribers did not acknowledge every message on {list(stats.unacknowledged)} within {ack_timeout} s")
     return stats
+
+
+def play_bag_file(path: str | Path, rate: float = 1.0, topics: set[str] | None = None, reliable: bool = False,
+                  wait_topic: str = "/camera/image_raw", wait_timeout: float = 10.0) -> PlayStats:  # fmt: skip
+    """``vdpm play``: its own rclpy context and node around :func:`play_bag`, shut down whatever happens."""
+    import rclpy
+
+    rclpy.init()
+    try:
+        node = rclpy.create_node("vdpm_bag_player")
+        try:
+            return play_bag(node, path, rate, topics, sensor_qos=not reliable, wait_for=(wait_topic,), wait_timeout=wait_timeout)
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()

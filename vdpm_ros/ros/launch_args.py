@@ -10,7 +10,8 @@ the launch packages are not installed.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .parameters import NodeParameters
 

@@ -61,7 +61,7 @@ class NodeParameters:
         return {s.name: s.description for s in cls.specs()}
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> "NodeParameters":
+    def from_values(cls, values: dict[str, Any]) -> NodeParameters:
         """From flat parameter values (missing ones take their defaults).
 
         Raises:
@@ -78,7 +78,7 @@ class NodeParameters:
         defaults = self.defaults()
         return {name: value for name, value in self.values().items() if value != defaults[name]}
 
-    def replace(self, **values: Any) -> "NodeParameters":
+    def replace(self, **values: Any) -> NodeParameters:
         """A copy with some flat parameters changed (validated as :meth:`from_values` does)."""
         by_name = {s.name: s for s in self.specs()}
         unknown = sorted(set(values) - set(by_name))

@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..export.manifest import MANIFEST_NAME, ExportMismatchError
-from ..model.checkpoint import CheckpointError
+import torch
+
 from .. import paths
+from ..export.manifest import MANIFEST_NAME, ExportMismatchError
+from ..model import VDPM
+from ..model.checkpoint import CheckpointError
+from ..model.presets import PRESETS, preset
 from ..settings import check_settings, setting
 from .engine import ENGINES, LoadedEngine, load_engine, resolve_device
 from .errors import ModelLoadError
@@ -58,8 +62,6 @@ def resolve_model(spec: str | Path | None, engine: str = "auto", device: str = "
     Raises:
         ModelLoadError: anything that stops the model from loading, with the file and what to do.
     """
-    from ..model.presets import PRESETS
-
     text = str(spec) if spec else ""
     if text.startswith(PRESET_PREFIX):
         return _random_weights(text[len(PRESET_PREFIX) :], device)
@@ -98,11 +100,6 @@ def _check_path(path: Path) -> None:
 
 
 def _random_weights(name: str, device: str) -> LoadedEngine:
-    import torch
-
-    from ..model import VDPM
-    from ..model.presets import PRESETS, preset
-
     if name not in PRESETS:
         raise ModelLoadError(f"unknown model preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     on = resolve_device(device)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..model.checkpoint import load_model
 from .errors import EngineUnavailableError
+from .onnxruntime_engine import OnnxRuntimeEngine
 
 ENGINES = ("auto", "pytorch", "onnxruntime")
 
@@ -98,8 +100,6 @@ def load_engine(
     if engine == "auto":
         engine = "onnxruntime" if path.is_dir() else "pytorch"
     if engine == "onnxruntime":
-        from .onnxruntime_engine import OnnxRuntimeEngine
-
         try:
             chosen = providers or _ort_providers(device)
         except ImportError as exc:
@@ -118,8 +118,6 @@ def load_engine(
                             source=str(path))
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
-    from ..model.checkpoint import load_model
-
     on = resolve_device(device)
     model, report = load_model(path, device=on, allow_untrained_decoder=allow_untrained_decoder)
     n = sum(p.numel() for p in model.parameters())

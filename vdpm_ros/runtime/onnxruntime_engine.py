@@ -6,9 +6,9 @@ the device between the two graphs with IO binding (not implemented in this versi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -1,7 +1,7 @@
 """Training batches generated on the fly from ``vdpm_ros.synth``, already scale-normalised.
 
 Seeds: training draws scenes from seeds >= ``TRAIN_SEED_OFFSET``; evaluation uses seeds below it
-(the documented held-out set is 1000-1999), so the two never overlap.
+(see :mod:`vdpm_ros.synth.seeds`), so the two never overlap.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..geometry import cameras_to_pose_encoding
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
-
-TRAIN_SEED_OFFSET = 1_000_000
+from ..synth.seeds import TRAIN_SEED_OFFSET
 
 
 @dataclass
@@ -35,10 +34,10 @@ class TrainingBatch:
     gt_pose_enc: Tensor
     scale: Tensor
 
-    def to(self, device: torch.device | str) -> "TrainingBatch":
+    def to(self, device: torch.device | str) -> TrainingBatch:
         return TrainingBatch(**{k: v.to(device, non_blocking=True) for k, v in vars(self).items()})
 
-    def pin_memory(self) -> "TrainingBatch":
+    def pin_memory(self) -> TrainingBatch:
         """Called by the DataLoader (``pin_memory=True``) so host-to-GPU copies can overlap compute."""
         return TrainingBatch(**{k: v.pin_memory() for k, v in vars(self).items()})
 

@@ -16,7 +16,8 @@ from tqdm import tqdm
 from ..model import VDPM, VDPMConfig
 from ..model.checkpoint import save_checkpoint
 from ..synth import SceneConfig
-from .data import TRAIN_SEED_OFFSET, batch_stream
+from ..synth.seeds import TRAIN_SEED_OFFSET
+from .data import batch_stream
 from .loss import LossConfig, dpm_loss
 
 log = logging.getLogger(__name__)

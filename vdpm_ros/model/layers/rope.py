@@ -21,7 +21,7 @@ class TokenPositions(NamedTuple):
     index: Tensor
     length: int
 
-    def reshape(self, *shape: int) -> "TokenPositions":
+    def reshape(self, *shape: int) -> TokenPositions:
         return TokenPositions(self.index.reshape(*shape), self.length)
 
 

@@ -151,3 +151,12 @@ def test_params_file_is_read_without_ros(tmp_path):
     f.write_text("other_node:\n  ros__parameters:\n    x: 1\n")
     with pytest.raises(ValueError, match="no 'vdpm_node: ros__parameters:' section"):
         load_params_file(f)
+
+
+def test_the_parameter_table_in_the_docs_is_the_declared_one():
+    from vdpm_ros.ros.parameters import render_markdown_table
+
+    text = (REPO / "docs" / "node.md").read_text()
+    start = text.index("<!-- parameter-table")
+    table = text[text.index("\n", start) + 1 : text.index("<!-- end parameter-table -->")]
+    assert table == render_markdown_table(), "regenerate the table in docs/node.md from render_markdown_table()"

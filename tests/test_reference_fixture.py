@@ -1,4 +1,4 @@
-"""Our implementation against outputs produced by the official V-DPM code (shared/reference)."""
+"""Our implementation against outputs produced by the official V-DPM code (tests/fixtures/reference)."""
 
 from __future__ import annotations
 

@@ -66,6 +66,18 @@ def test_install_puts_every_file_where_ros2_tools_look(ament_install, ros):
     # our sources and the generated messages share one Python package
     assert (package / "ros" / "node.py").is_file() and (package / "msg" / "__init__.py").is_file()
     assert (REPO / "config" / "vdpm.yaml").read_text() == (share / "config" / "vdpm.yaml").read_text()
+    # `ros2 run vdpm_ros vdpm ...`: the command line the docs use for synth, play and eval
+    assert os.access(install / "lib" / "vdpm_ros" / "vdpm", os.X_OK)
+
+
+def test_installed_vdpm_command_runs_from_the_install_alone(ament_install, tmp_path):
+    install = ament_install
+    env = {**os.environ, "PYTHONPATH": str(install / PYTHON_DIR), "AMENT_PREFIX_PATH": f"{install}:{sys.prefix}",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # fmt: skip
+    run = subprocess.run([str(install / "lib" / "vdpm_ros" / "vdpm"), "synth", "--seed", "1000", "--frames", "2", "--size", "28", "42",
+                          "--out", str(tmp_path / "bag")], env=env, cwd=install, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "bag" / "metadata.yaml").is_file()
 
 
 def test_installed_node_runs_from_the_install_alone(ament_install, ros, ros_isolation, tmp_path):

@@ -1,7 +1,7 @@
 """Reproduce a reference fixture (config.json, weights.safetensors, inputs.npz) with our implementation.
 
 The output arrays carry the same names as the fixture's ``outputs.npz`` so the two can be compared
-array by array; see shared/reference/tiny/README.md for their meaning.
+array by array; see tests/fixtures/reference/tiny/README.md for their meaning.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class VDPMConfig:
 
     @classmethod
     def from_fixture_json(cls, data: Mapping[str, Any]) -> VDPMConfig:
-        """Build from a reference-fixture ``config.json`` (the layout of shared/reference/tiny)."""
+        """Build from a reference-fixture ``config.json`` (the layout of tests/fixtures/reference/tiny)."""
         try:
             m = data["model"]
             agg, pe, dec, ph, cam = m["aggregator"], m["aggregator.patch_embed"], m["decoder"], m["point_head"], m["camera_head"]

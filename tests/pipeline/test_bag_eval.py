@@ -86,12 +86,29 @@ def test_synthetic_protocol_on_a_bag_reproduces_vdpm_eval_synthetic(tmp_path, mi
     assert np.isfinite([ev.protocol[k] for k in ("tracking_epe", "tracking_epe_dynamic", "epe_margin2", "ate")]).all()
 
 
-def test_protocol_is_skipped_with_a_reason_when_the_bag_is_not_at_network_size(tmp_path, micro_model):
-    scene = SceneConfig(height=42, width=56, frames=10)
-    bag = write_synthetic_bag(generate_sequence(1001, scene), tmp_path / "b", scene)
-    ev = evaluate_bag(micro_model, bag, PipelineConfig(window_size=3), BagEvalOptions(), progress=False)
-    assert ev.protocol is None and any("vdpm synth --size" in n for n in ev.notes)
-    assert "network input is 42x28" in " ".join(ev.notes) and "ate_m" in ev.metrics
+def test_protocol_runs_on_a_bag_above_the_network_size_with_exact_ground_truth(tmp_path):
+    # A 320x240 camera and a 112-wide network: the protocol reads the ground truth under each network pixel,
+    # so an oracle that sees the same pixels scores (almost) no error instead of the protocol being skipped.
+    scene = SceneConfig(height=240, width=320, frames=10)
+    seq = generate_sequence(SEED, scene)
+    bag = write_synthetic_bag(seq, tmp_path / "b", scene)
+    ev = evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), bag, PipelineConfig(window_size=4), BagEvalOptions(), progress=False)
+    p = ev.protocol
+    assert p is not None and p["size"] == [240, 320] and p["network_size"] == [84, 112]
+    assert p["tracking_epe"] < 1e-5 and p["tracking_epe_dynamic"] < 1e-5 and p["epe_margin2"] < 1e-5
+    assert p["motion_mask_iou"] > 0.99 and p["no_motion"]["tracking_epe_dynamic"] > 0.01
+    assert not any("skipped" in n for n in ev.notes)
+
+
+def test_the_network_grid_of_a_sequence_at_network_size_is_the_sequence():
+    from vdpm_ros.synth.resample import to_network_grid
+
+    scene = SceneConfig(height=84, width=112, frames=3)
+    seq = generate_sequence(SEED, scene)
+    grid = to_network_grid(seq, "crop", 112)
+    for name in ("images", "pointmaps", "valid", "depth", "object_ids", "motion_mask"):
+        np.testing.assert_array_equal(getattr(grid, name), getattr(seq, name), err_msg=name)
+    np.testing.assert_allclose(grid.intrinsics, seq.intrinsics, atol=1e-5)
 
 
 def _write_tum_style_ros1_bag(seq, path):

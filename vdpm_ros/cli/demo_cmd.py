@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < args.window_size:
         raise ValueError(f"--frames ({args.frames}) must be at least --window-size ({args.window_size})")
     loaded = open_model(args, fallback="preset:cpu_small")
-    model, source = loaded.model, loaded.source
+    model, source = loaded.model, loaded.description
     if args.size is None:
         width = model.config.img_size
         height = round(width * 0.75 / 14) * 14  # 4:3 at the network width: the network sees the camera image unchanged

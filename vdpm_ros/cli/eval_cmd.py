@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     result["model_path"] = loaded.source
     result["engine"] = loaded.description
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    if args.json.exists():
+        print(f"overwriting {args.json}")
     args.json.write_text(json.dumps(result, indent=2))
     print(f"{'metric':22s} {'model':>10s} {'no-motion':>10s}")
     for key in METRICS:
@@ -80,7 +82,7 @@ def run_bag(args: argparse.Namespace) -> int:
     if args.live:
         return run_live(args, params, options)
     loaded = open_model(args)
-    ev = evaluate_and_report(loaded.model, loaded.source, args.bag, params, options, args.json, args.report, args.output_bag)
+    ev = evaluate_and_report(loaded.model, loaded.description, args.bag, params, options, args.json, args.report, args.output_bag)
     print_summary(ev)
     return 0
 
@@ -132,9 +134,13 @@ def write_outputs(ev, json_path: Path | None, report_dir: Path | None) -> None:
 
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
+        if json_path.exists():
+            print(f"overwriting {json_path}")
         json_path.write_text(json.dumps(ev.summary(), indent=2, default=float))
         print(f"wrote {json_path}")
     if report_dir is not None:
+        if (Path(report_dir) / "report.md").exists():
+            print(f"overwriting the report in {report_dir}")
         paths = write_report(ev, report_dir)
         print(f"wrote {paths['markdown']} and {len(paths) - 2} plots in {report_dir}")
 
@@ -148,12 +154,12 @@ def print_summary(ev) -> None:
         if key in ev.metrics:
             base = ev.no_motion.get(key)
             tail = f"   (no-motion baseline {base:.4f})" if base is not None else ""
-            print(f"  {label:48s} {ev.metrics[key]:10.4f}{tail}")
+            print(f"  {label:62s} {ev.metrics[key]:10.4f}{tail}")
     t = s["timing"]
-    print(f"  {'throughput':48s} {t['windows_per_s']:10.2f} windows/s ({t['real_time_factor']:.2f}x real time)")
-    print(f"  {'window latency (' + ev.mode + ') mean / p95':48s} {t['window_latency_mean_s'] * 1e3:7.0f} ms / "
+    print(f"  {'throughput':62s} {t['windows_per_s']:10.2f} windows/s ({t['real_time_factor']:.2f}x real time)")
+    print(f"  {'window latency (' + ev.mode + ') mean / p95':62s} {t['window_latency_mean_s'] * 1e3:7.0f} ms / "
           f"{t['window_latency_p95_s'] * 1e3:.0f} ms")
     if "windows_expected" in ev.metrics:
-        print(f"  {'windows received / expected':48s} {ev.metrics['windows_received']:7.0f} / {ev.metrics['windows_expected']:.0f}")
+        print(f"  {'windows received / expected':62s} {ev.metrics['windows_received']:7.0f} / {ev.metrics['windows_expected']:.0f}")
     for note in ev.notes:
         print(f"  note: {note}")

@@ -26,9 +26,10 @@ import numpy as np
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
 from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
 from ..geometry import moving
+from ..synth.resample import to_network_grid
 from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
 from .metrics import depth_metrics, end_point_error
-from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames, network_size
+from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
 
 DEPTH_MATCH_S = 0.02
@@ -70,7 +71,15 @@ class WindowRecord:
 
 @dataclass
 class Snapshot:
-    """One window kept for pictures (latest frame, raw resolution)."""
+    """One window kept for pictures (latest frame, raw resolution).
+
+    Attributes:
+        depth: ``[H, W]`` predicted depth in ``units`` (NaN where none).
+        flow_speed: ``[H, W]`` scene-flow speed in ``units`` per second.
+        moving_speed: the speed above which a point counts as moving in this window (motion threshold x
+            scene scale / frame interval), so pictures can show slower motion as still.
+        units: "model" or "m".
+    """
 
     stamp_ns: int
     rgb: np.ndarray
@@ -78,6 +87,8 @@ class Snapshot:
     motion_mask: np.ndarray | None
     gt_motion_mask: np.ndarray | None
     flow_speed: np.ndarray | None
+    moving_speed: float = float("nan")
+    units: str = "model"
 
 
 @dataclass
@@ -113,6 +124,10 @@ class BagEvaluation:
     #: "offline" (latency = processing time per window) or "live" (latency = image sent to pose received).
     mode: str = "offline"
     node_log: str = ""
+    #: The estimated (stitched) trajectory, with or without ground truth to compare it with.
+    estimate: PoseTrack | None = None
+    #: Stamp of the bag's first image: the origin of the report's time axes.
+    first_stamp_ns: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: everything but the arrays."""
@@ -307,16 +322,20 @@ def evaluate_bag(
             scored = (gt_depth > 0) & r.valid  # pixels a crop removed have no prediction to score
             rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(r.depth[None], gt_depth[None], scored[None])
         if len(records) in keep:
+            moving_speed = float("nan")
             if r.scene_flow_camera is not None:
                 flow_speed = np.linalg.norm(r.scene_flow_camera, axis=-1)
-            snapshots.append(Snapshot(r.latest_stamp_ns, r.rgb.copy(), r.depth.copy(), r.motion_mask, gt_mask, flow_speed))
+                moving_speed = config.motion_threshold * r.scene_scale / r.flow_dt_s
+            snapshots.append(Snapshot(r.latest_stamp_ns, r.rgb.copy(), r.depth.copy(), r.motion_mask, gt_mask, flow_speed,
+                                      moving_speed, r.units))  # fmt: skip
         records.append(rec)
     bar.close()
     depth_matcher.finish()
     wall = time.perf_counter() - start
 
     traj_stamps, traj_poses = pipe.trajectory()
-    metrics, no_motion, comparison = summarise(records, PoseTrack(traj_stamps, traj_poses, "estimate"), gt_track, options, notes)
+    estimate = PoseTrack(traj_stamps, traj_poses, "estimate")
+    metrics, no_motion, comparison = summarise(records, estimate, gt_track, options, notes)
     protocol = None
     if seq is not None and options.protocol_frames:
         protocol = _synthetic_protocol(model, seq, options.protocol_frames, notes)
@@ -324,7 +343,7 @@ def evaluate_bag(
     return BagEvaluation(
         bag=str(path), topics=topics, model=model_name, frames=len(stamps), windows=len(records), bag_duration_s=duration,
         wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=protocol, records=records, trajectory=comparison,
-        snapshots=snapshots, notes=notes,
+        snapshots=snapshots, notes=notes, estimate=estimate, first_stamp_ns=stamps[0] if stamps else None,
     )  # fmt: skip
 
 
@@ -358,18 +377,18 @@ def summarise(
 
 
 def _synthetic_protocol(model: Any, seq, frames: int, notes: list[str]) -> dict[str, Any] | None:
-    """``vdpm eval --synthetic``'s metrics on the bag's first ``frames`` frames, when the sizes allow it."""
+    """``vdpm eval --synthetic``'s metrics on the bag's first ``frames`` frames, on the network's input grid.
+
+    A bag rendered at a camera resolution above the network's input is preprocessed as the pipeline does it,
+    and its exact ground truth is read under each network pixel (:func:`~vdpm_ros.synth.resample.to_network_grid`).
+    """
     if seq.num_frames < frames:
         notes.append(f"synthetic protocol skipped: the bag has {seq.num_frames} frames, the protocol needs {frames}")
         return None
     h, w = seq.images.shape[1:3]
-    net_h, net_w = network_size(model, (h, w))
-    if (net_h, net_w) != (h, w):
-        notes.append(
-            f"synthetic protocol skipped: the bag is {w}x{h} but the network input is {net_w}x{net_h}; "
-            "generate the bag at the network size (vdpm synth --size H W) for the protocol"
-        )
-        return None
-    cfg = SyntheticEvalConfig(frames=frames, height=h, width=w)
-    result = evaluate_sequence_data(model, first_frames(seq, frames), cfg)
-    return {**result["model"], "no_motion": result["no_motion"], "seed": seq.seed, "frames": frames, "size": [h, w]}
+    window = to_network_grid(first_frames(seq, frames), "crop", model.config.img_size)
+    net_h, net_w = window.images.shape[1:3]
+    cfg = SyntheticEvalConfig(frames=frames, height=net_h, width=net_w)
+    result = evaluate_sequence_data(model, window, cfg)
+    return {**result["model"], "no_motion": result["no_motion"], "seed": seq.seed, "frames": frames, "size": [h, w],
+            "network_size": [net_h, net_w]}  # fmt: skip

@@ -35,6 +35,8 @@ def run_conformance(fixture_dir: str | Path, engine: str = "pytorch", work_dir: 
     by default) and every output comes from ONNX Runtime through the same streaming API.
     """
     fixture_dir = Path(fixture_dir)
+    if not fixture_dir.is_dir():
+        raise FileNotFoundError(f"fixture directory {fixture_dir} does not exist (the reference fixture is tests/fixtures/reference/tiny)")
     for name in ("config.json", "weights.safetensors", "inputs.npz"):
         if not (fixture_dir / name).is_file():
             raise FileNotFoundError(f"fixture directory {fixture_dir} has no {name}")

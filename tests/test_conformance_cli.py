@@ -96,6 +96,11 @@ def test_other_layout_matches_an_official_style_loop(other_fixture, tmp_path):
 
 
 def test_missing_fixture_is_one_clear_line(tmp_path, capsys):
+    # A directory that is not there is named as such, not as one that "has no config.json".
     assert main(["conformance", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o.npz")]) == 2
     err = capsys.readouterr().err
-    assert "error" in err and "config.json" in err and "Traceback" not in err
+    assert "error" in err and "nowhere does not exist" in err and "Traceback" not in err
+    (tmp_path / "empty").mkdir()
+    assert main(["conformance", str(tmp_path / "empty"), "--out", str(tmp_path / "o.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "has no config.json" in err and "Traceback" not in err

@@ -26,8 +26,8 @@ import numpy as np
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
 from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
 from ..geometry import moving
-from ..synth.resample import to_network_grid
 from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
+from ..synth.resample import to_network_grid
 from .metrics import depth_metrics, end_point_error
 from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames
 from .trajectory import align_sim3, ate_rmse, rpe_rmse

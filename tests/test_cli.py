@@ -82,3 +82,14 @@ def test_demo_on_the_embedded_model_says_what_it_is(tmp_path, monkeypatch, micro
     monkeypatch.setenv("VDPM_MODEL", str(model))
     assert main(["demo", "--frames", "3", "--window-size", "3", "--out", str(tmp_path / "d")]) == 0
     assert "using the embedded default model" in caplog.text and str(tmp_path / "models" / "vdpm_default.md") in caplog.text
+
+
+def test_train_help_names_every_preset(capsys):
+    import pytest
+
+    from vdpm_ros.model.presets import PRESETS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(name in out for name in PRESETS), out

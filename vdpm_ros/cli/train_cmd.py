@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Run it again with the same --out to resume; --minutes stops cleanly so a long run can be cut into pieces.",
     )
     p.add_argument("--out", type=Path, required=True, help="run directory (last.pt, history.json, model.safetensors)")
-    p.add_argument("--preset", default="cpu_small", help="model architecture preset (cpu_small, official)")
+    # Named here rather than imported: the presets module imports torch, and `vdpm --help` must stay fast.
+    p.add_argument("--preset", default="cpu_small",
+                   help="model architecture: cpu_tiny (the embedded default model's), cpu_small, official (full size)")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--frames", type=int, default=5, help="window size S of the training scenes")

@@ -24,6 +24,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
+from tqdm import tqdm
 
 from ..bags.camera_bag import (
     BagTopics,
@@ -107,6 +108,7 @@ def evaluate_live(
     options: BagEvalOptions | None = None,
     rate: float = 1.0,
     settle_timeout_s: float = 600.0,
+    progress: bool = True,
 ) -> BagEvaluation:
     """Start ``vdpm node``, replay the bag's camera topics into it with /clock, score its published poses and depth."""
     path = Path(path)
@@ -155,11 +157,17 @@ def evaluate_live(
         spin_thread.start()
         player = rclpy.create_node("vdpm_live_eval_player")
 
+        bar = tqdm(total=count_images(path, topics), desc="live: frames sent", unit="frame", disable=not progress)
+
         def on_publish(topic: str, msg) -> None:
             if topic == topics.image:
                 cap.sent_at[stamp_to_ns(msg.header.stamp)] = time.monotonic()
+                bar.update(1)
+                bar.set_postfix(windows_back=len(cap.poses))
 
         # Wait for the node to subscribe (or to die: a bad model path ends it within seconds).
+        if progress:
+            print("live: starting vdpm node (loading the model) ...", file=sys.stderr)
         wait_until = time.monotonic() + 120.0
         while recorder.count_subscribers(topics.image) == 0 and node.poll() is None and time.monotonic() < wait_until:
             time.sleep(0.1)
@@ -168,8 +176,12 @@ def evaluate_live(
         start = time.monotonic()
         stats = play_bag(player, path, rate, topics={t for t in (topics.image, topics.camera_info) if t},
                          sensor_qos=False, wait_for=(topics.image,), wait_timeout=120.0, on_publish=on_publish)  # fmt: skip
+        bar.close()
         # The node's own buffer rules (rate limit, stride) on the stamps that really went out.
         expected = expected_windows(sorted(cap.sent_at), params.pipeline)
+        if progress:
+            print(f"live: replay done; waiting for the node to finish its windows ({len(cap.poses)} of {expected} back)",
+                  file=sys.stderr)
         if not stats.matched:
             notes.append("the node's image subscription never matched: did it start? (see its log below)")
         # Paced by what the node reports, not by the clock: wait until it has received every frame sent and

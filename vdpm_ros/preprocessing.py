@@ -58,11 +58,11 @@ class ImageTransform:
 
     def intrinsics_to_raw(self, k_net: np.ndarray) -> np.ndarray:
         """``K [..., 3, 3]`` on the network input -> the same camera on the raw image."""
-        return np.linalg.inv(self._affine()) @ np.asarray(k_net, dtype=np.float64)
+        return _scale_rows(np.linalg.inv(self._affine()), k_net)
 
     def intrinsics_to_net(self, k_raw: np.ndarray) -> np.ndarray:
         """``K [..., 3, 3]`` on the raw image -> the same camera on the network input."""
-        return self._affine() @ np.asarray(k_raw, dtype=np.float64)
+        return _scale_rows(self._affine(), k_raw)
 
     @property
     def valid_region(self) -> tuple[int, int, int, int]:
@@ -75,6 +75,17 @@ class ImageTransform:
         bottom = min(h, int(round(oy + sy * self.raw_hw[0])))
         right = min(w, int(round(ox + sx * self.raw_hw[1])))
         return top, bottom, left, right
+
+
+def _scale_rows(affine: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``affine @ k`` for a scale-and-offset ``affine`` written out row by row, so that an infinite focal length
+    (an untrained camera head) stays infinite instead of turning every entry it touches into NaN via 0 * inf."""
+    k = np.asarray(k, dtype=np.float64)
+    out = k.copy()
+    with np.errstate(invalid="ignore"):
+        out[..., 0, :] = affine[0, 0] * k[..., 0, :] + affine[0, 2] * k[..., 2, :]
+        out[..., 1, :] = affine[1, 1] * k[..., 1, :] + affine[1, 2] * k[..., 2, :]
+    return out
 
 
 def resized_size(raw_hw: tuple[int, int], mode: Mode, target: int = TARGET_SIZE) -> tuple[int, int]:
@@ -161,3 +172,76 @@ def preprocess_images(
         tensors.append(tensor)
         transforms.append(tf)
     return torch.stack(tensors), transforms
+
+
+#: ``output_resolution`` values that are not a pixel width.
+OUTPUT_RESOLUTIONS = ("network", "camera")
+
+
+def check_output_resolution(spec: str) -> str:
+    """``"network"``, ``"camera"`` or a largest width in pixels (``"640"``); raises ValueError otherwise."""
+    if spec in OUTPUT_RESOLUTIONS or (spec.isdigit() and int(spec) >= PATCH_SIZE):
+        return spec
+    raise ValueError(f"output_resolution must be network, camera or a width of at least {PATCH_SIZE} pixels (e.g. 640), got {spec!r}")
+
+
+def output_grid(net: ImageTransform, spec: str = "network") -> ImageTransform:
+    """The grid the outputs are published on, as a map from camera pixels to grid pixels.
+
+    Args:
+        net: the frame's camera -> network-input transform (its resize factor defines "network").
+        spec: "camera" (the camera's own pixels), "network" (the camera image at the scale the network sees
+            it: for a 1280x720 camera and a 518-wide model, 518x291) or a largest width in pixels (never larger
+            than the camera).
+
+    The grid keeps the camera's aspect ratio and covers the whole camera image; pixels the network does not
+    see (a crop) have no prediction there.
+    """
+    H, W = net.raw_hw
+    check_output_resolution(spec)
+    if spec == "camera":
+        scale = 1.0
+    elif spec == "network":
+        scale = min(1.0, net.scale_xy[0])
+    else:
+        scale = min(1.0, int(spec) / W)
+    return scaled_grid((H, W), (max(1, round(H * scale)), max(1, round(W * scale))))
+
+
+def scaled_grid(raw_hw: tuple[int, int], grid_hw: tuple[int, int]) -> ImageTransform:
+    """The grid of ``grid_hw`` pixels spread evenly over a ``raw_hw`` camera image (what :func:`output_grid` makes),
+    so a consumer that knows only the two sizes (a published depth image and the camera) rebuilds the same map."""
+    (H, W), (h, w) = raw_hw, grid_hw
+    return ImageTransform(raw_hw=(H, W), net_hw=(h, w), scale_xy=(w / W, h / H), offset_xy=(0.0, 0.0))
+
+
+def grid_pixel_sources(grid: ImageTransform) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pixel of ``grid`` (a camera -> grid transform), the camera pixel under its centre.
+
+    Returns rows ``[h, w]``, columns ``[h, w]`` (int, clipped into the image) and ``inside [h, w]`` bool (False
+    for padding and for centres outside the camera image). ``floor(x + 0.5)``, not rint: a centre exactly
+    between two camera pixels takes the later one, every time.
+    """
+    h, w = grid.net_hw
+    v, u = np.mgrid[0:h, 0:w]
+    raw = grid.net_to_raw_pixels(np.stack([u, v], axis=-1).astype(np.float64))
+    cols, rows = np.floor(raw[..., 0] + 0.5).astype(int), np.floor(raw[..., 1] + 0.5).astype(int)
+    H, W = grid.raw_hw
+    top, bottom, left, right = grid.valid_region
+    inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+    inside &= (v >= top) & (v < bottom) & (u >= left) & (u < right)
+    return np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1), inside
+
+
+def sample_nearest(image: np.ndarray, grid: ImageTransform) -> np.ndarray:
+    """A camera-resolution array ``[H, W, ...]`` read at the pixels of ``grid`` -> ``[h, w, ...]`` (nearest).
+
+    Nearest, because these are labels, depths and points: an average would blend a foreground and a
+    background value into one that is neither.
+    """
+    if tuple(image.shape[:2]) != tuple(grid.raw_hw):
+        raise ValueError(f"array of shape {image.shape} is not on the camera image {grid.raw_hw} of this grid")
+    if grid.net_hw == grid.raw_hw and grid.offset_xy == (0.0, 0.0):
+        return image
+    rows, cols, _ = grid_pixel_sources(grid)
+    return image[rows[:, :1], cols[:1, :]] if grid.offset_xy == (0.0, 0.0) else image[rows, cols]

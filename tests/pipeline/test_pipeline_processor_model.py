@@ -17,7 +17,7 @@ def _frames(rng, n=3, hw=RAW):
 @pytest.mark.parametrize("mode", ["crop", "pad"])
 def test_shapes_dtypes_and_raw_resolution(micro_model, rng, mode):
     frames = _frames(rng)
-    proc = WindowProcessor(micro_model, PipelineConfig(window_size=3, preprocess_mode=mode))
+    proc = WindowProcessor(micro_model, PipelineConfig(window_size=3, preprocess_mode=mode, output_resolution="camera"))
     res = proc.process(frames, anchor_stamps_ns=[frames[1].stamp_ns])
     H, W = RAW
     assert res.raw_hw == RAW and res.net_hw == (42, 42) and res.stamps_ns == tuple(f.stamp_ns for f in frames)
@@ -55,6 +55,19 @@ def test_shapes_dtypes_and_raw_resolution(micro_model, rng, mode):
     parts = [t.preprocess_s, t.encode_s, t.cameras_s, t.decode_s, t.postprocess_s]
     assert min(parts) >= 0 and sum(parts) <= t.total_s + 1e-6
     assert res.flow_dt_s == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("spec, hw", [("network", (68, 90)), ("camera", (720, 960)), ("320", (240, 320))])
+def test_outputs_are_on_the_grid_output_resolution_asks_for(micro_model, rng, spec, hw):
+    from vdpm_ros.preprocessing import output_grid
+
+    frames = _frames(rng, hw=(720, 960))
+    res = WindowProcessor(micro_model, PipelineConfig(window_size=3, output_resolution=spec)).process(frames)
+    # The 42-wide model sees the 960x720 camera at scale 0.04375 -> "network" is 42x32; ask the grid itself.
+    expected = output_grid(WindowProcessor(micro_model, PipelineConfig())._preprocess(frames[-1:])[1][0], spec).net_hw
+    assert res.output_hw == expected and (spec != "camera" or expected == (720, 960)) and (spec != "320" or expected == hw)
+    for name in ("valid", "points", "depth", "scene_flow", "motion_mask", "optical_flow", "rgb", "confidence"):
+        assert getattr(res, name).shape[:2] == expected, name
 
 
 def test_bad_windows_are_refused(micro_model, rng):

@@ -22,6 +22,16 @@ def _gt_dynamic(seq, valid: np.ndarray, threshold: float = 0.025) -> np.ndarray:
     return (moved > threshold * scale) & valid
 
 
+def _gt_dynamic_on(seq, res) -> np.ndarray:
+    """:func:`_gt_dynamic` on the result's output grid."""
+    import dataclasses
+
+    from vdpm_ros.preprocessing import sample_nearest
+
+    maps = np.stack([[sample_nearest(seq.pointmaps[t, i], res.output_grid) for i in range(5)] for t in range(5)])
+    return _gt_dynamic(dataclasses.replace(seq, pointmaps=maps), res.valid)
+
+
 def _run(seq, mode, **cfg):
     oracle = OracleModel(seq, ORACLE_IMG, mode)
     proc = WindowProcessor(oracle, PipelineConfig(preprocess_mode=mode, **cfg))
@@ -108,7 +118,7 @@ def test_no_previous_time_skips_motion_outputs(seq_wide):
 
 
 def test_non_integer_resampling_stays_close_to_ground_truth(seq_scaled):
-    res, _ = _run(seq_scaled, "crop")
+    res, _ = _run(seq_scaled, "crop", output_resolution="camera")
     assert res.net_hw == (84, 112) and res.valid.all()
     rel = np.abs(res.depth - seq_scaled.depth[4]) / seq_scaled.depth[4]
     assert np.median(rel) < 0.01 and np.percentile(rel, 90) < 0.05
@@ -119,9 +129,28 @@ def test_non_integer_resampling_stays_close_to_ground_truth(seq_scaled):
 
 
 def test_bilinear_resampling_is_close_too(seq_scaled):
-    res, _ = _run(seq_scaled, "crop", resample="bilinear")
+    res, _ = _run(seq_scaled, "crop", resample="bilinear", output_resolution="camera")
     rel = np.abs(res.depth - seq_scaled.depth[4]) / seq_scaled.depth[4]
     assert np.median(rel) < 0.01
+
+
+@pytest.mark.parametrize("spec", ["network", "80"])
+def test_outputs_on_a_smaller_grid_are_the_ground_truth_read_there(seq_scaled, spec):
+    from vdpm_ros.preprocessing import sample_nearest
+
+    res, _ = _run(seq_scaled, "crop", output_resolution=spec)
+    H, W = seq_scaled.images.shape[1:3]
+    h, w = res.output_hw
+    assert w == (112 if spec == "network" else 80) and (h, w) != (H, W)
+    gt = sample_nearest(seq_scaled.depth[4], res.output_grid)
+    rel = np.abs(res.depth - gt) / gt
+    assert np.median(rel) < 0.01 and np.percentile(rel, 90) < 0.05
+    # camera_info describes the grid: the true camera with its pixels scaled onto it, pixel centres kept.
+    k = seq_scaled.intrinsics[4].astype(np.float64)
+    sx, sy = w / W, h / H
+    expected = np.array([[k[0, 0] * sx, 0, (k[0, 2] + 0.5) * sx - 0.5], [0, k[1, 1] * sy, (k[1, 2] + 0.5) * sy - 0.5], [0, 0, 1]])
+    np.testing.assert_allclose(res.output_intrinsics, expected, rtol=1e-5, atol=1e-4)
+    assert _iou(res.dynamic, _gt_dynamic_on(seq_scaled, res)) > 0.8
 
 
 def test_depth_scale_recovers_metres_from_a_depth_image(seq_wide):

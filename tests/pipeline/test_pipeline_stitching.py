@@ -10,6 +10,7 @@ from vdpm_ros.geometry.alignment import Sim3
 from vdpm_ros.pipeline import AnchorMap, PipelineConfig, Trajectory, WindowProcessor, WindowResult, WindowStitcher, fit_anchor_pair
 from vdpm_ros.pipeline.results import StageTimings
 from vdpm_ros.pipeline.stitching import compose, transform_poses
+from vdpm_ros.preprocessing import scaled_grid
 
 
 def _rotation(rng) -> np.ndarray:
@@ -31,7 +32,8 @@ def _result(stamps, extrinsics, anchors) -> WindowResult:
     """A WindowResult with only what the stitcher reads filled in."""
     z = np.zeros((2, 2))
     return WindowResult(
-        stamps_ns=tuple(stamps), raw_hw=(2, 2), net_hw=(2, 2), units="model", scale=1.0, scale_source="none",
+        stamps_ns=tuple(stamps), raw_hw=(2, 2), net_hw=(2, 2), output_grid=scaled_grid((2, 2), (2, 2)), output_intrinsics=np.eye(3),
+        units="model", scale=1.0, scale_source="none",
         rgb=np.zeros((2, 2, 3), np.uint8), valid=z > 0, points=np.zeros((2, 2, 3)), points_camera=np.zeros((2, 2, 3)),
         confidence=z, confidence_threshold=0.0, cloud_mask=z > 0, depth=z, scene_scale=1.0, flow_dt_s=None,
         scene_flow=None, scene_flow_camera=None, flow_confidence=None, dynamic=None, motion_mask=None,

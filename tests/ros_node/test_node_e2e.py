@@ -18,6 +18,7 @@ from vdpm_ros.synth import SceneConfig, generate_sequence
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_H, RAW_W, FRAMES, WINDOW = 42, 56, 6, 3
+OUT_H, OUT_W = 32, 42  # output_resolution "network": the 56x42 camera at the 42-wide micro model's scale, 0.75
 CAMERA_FRAME = "test_camera_optical"
 TIMEOUT_S = 90.0
 
@@ -154,38 +155,41 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
             assert conv.stamp_to_ns(msg.header.stamp) in window_stamps, topic  # stamped with the source frame
 
     pts = received["/vdpm/points"][-1]
-    assert pts.header.frame_id == "vdpm_odom" and pts.height == 1 and 0 < pts.width <= RAW_H * RAW_W
+    assert pts.header.frame_id == "vdpm_odom" and pts.height == 1 and 0 < pts.width <= OUT_H * OUT_W
     assert [f.name for f in pts.fields] == ["x", "y", "z", "rgb", "confidence"]
 
     flow = received["/vdpm/scene_flow"][-1]
-    assert (flow.height, flow.width) == (RAW_H, RAW_W)  # organised, at the input resolution
+    # Organised, on the default output grid: the camera image at the scale the 42-wide network sees it.
+    assert (flow.height, flow.width) == (OUT_H, OUT_W) != (RAW_H, RAW_W)
     assert [f.name for f in flow.fields] == ["x", "y", "z", "vx", "vy", "vz", "confidence", "dynamic"]
     from vdpm_ros.messages.pointcloud import CloudLayout, Field, unpack_cloud
 
     layout = CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in flow.fields), flow.point_step)
     cloud = unpack_cloud(layout, bytes(flow.data), flow.height, flow.width)
     mask_msg = next(m for m in received["/vdpm/motion_mask"] if m.header.stamp == flow.header.stamp)
-    assert mask_msg.encoding == "mono8" and (mask_msg.height, mask_msg.width) == (RAW_H, RAW_W)
+    assert mask_msg.encoding == "mono8" and (mask_msg.height, mask_msg.width) == (OUT_H, OUT_W)
     assert mask_msg.header.frame_id == CAMERA_FRAME
-    mask = np.frombuffer(bytes(mask_msg.data), np.uint8).reshape(RAW_H, RAW_W)
+    mask = np.frombuffer(bytes(mask_msg.data), np.uint8).reshape(OUT_H, OUT_W)
     np.testing.assert_array_equal(mask == 255, cloud["dynamic"] == 1)  # one motion decision, two outputs
 
     sf = received["/vdpm/scene_flow_stamped"][-1]
     assert conv.stamp_to_ns(sf.target_stamp) - conv.stamp_to_ns(sf.source_stamp) == stamps[1] - stamps[0]
-    assert not sf.metric and sf.scale > 0 and sf.cloud.width == RAW_W
+    assert not sf.metric and sf.scale > 0 and sf.cloud.width == OUT_W
 
     win = received["/vdpm/window"][-1]
     assert [conv.stamp_to_ns(s) for s in win.stamps] == stamps[-WINDOW:] and len(win.poses) == WINDOW
     assert list(win.map_frames) == [WINDOW - 1] * 2 and list(win.map_targets) == [WINDOW - 1, WINDOW - 2]
-    assert len(win.points) == 2 * RAW_H * RAW_W * 3 and len(win.confidences) == 2 * RAW_H * RAW_W
-    window_points = np.asarray(win.points, dtype=np.float32).reshape(2, RAW_H, RAW_W, 3)
+    assert len(win.points) == 2 * OUT_H * OUT_W * 3 and len(win.confidences) == 2 * OUT_H * OUT_W
+    window_points = np.asarray(win.points, dtype=np.float32).reshape(2, OUT_H, OUT_W, 3)
     assert np.isfinite(window_points[0]).any()
 
     depth = received["/vdpm/depth"][-1]
     opt = received["/vdpm/optical_flow"][-1]
-    assert (depth.encoding, opt.encoding) == ("32FC1", "32FC2") and (depth.width, opt.width) == (RAW_W, RAW_W)
+    assert (depth.encoding, opt.encoding) == ("32FC1", "32FC2") and (depth.width, opt.width) == (OUT_W, OUT_W)
     info = received["/vdpm/camera_info"][-1]
-    assert (info.height, info.width) == (RAW_H, RAW_W) and info.k[8] == 1.0 and info.k[0] > 0
+    assert (info.height, info.width) == (OUT_H, OUT_W) and info.k[8] == 1.0 and info.k[0] > 0  # camera_info of the grid
+    assert (win.image_height, win.image_width, win.height, win.width) == (RAW_H, RAW_W, OUT_H, OUT_W)
+    np.testing.assert_allclose(np.reshape(win.map_to_image, (3, 3))[[0, 1], [0, 1]], [RAW_W / OUT_W, RAW_H / OUT_H])
 
     path = received["/vdpm/path"][-1]
     assert path.header.frame_id == "vdpm_odom" and len(path.poses) == FRAMES  # every frame of the stitched trajectory

@@ -27,6 +27,7 @@ from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, i
 from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
 from ..geometry import moving
 from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
+from ..preprocessing import sample_nearest, scaled_grid
 from ..synth.resample import to_network_grid
 from .metrics import depth_metrics, end_point_error
 from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames
@@ -175,18 +176,21 @@ def synthetic_frame_errors(
     r = output.result
     first, prev, index = window[0], window[-2], window[-1]
     rot = seq.extrinsics[index, :, :3].astype(np.float64)
-    now = seq.pointmaps[index, index].astype(np.float64)
-    gt_disp = (now - seq.pointmaps[prev, index]) @ rot.T  # camera frame
-    valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
+    def on_grid(a: np.ndarray) -> np.ndarray:  # ground truth read at the output grid's pixels
+        return sample_nearest(a, r.output_grid)
+
+    now = on_grid(seq.pointmaps[index, index]).astype(np.float64)
+    gt_disp = (now - on_grid(seq.pointmaps[prev, index])) @ rot.T  # camera frame
+    valid = r.valid & on_grid(seq.valid[index]) & np.isfinite(r.depth) & (r.depth > 0)
     if not valid.any() or r.scene_flow_camera is None:
         empty = np.zeros(r.valid.shape, bool)
         return float("nan"), float("nan"), empty, empty
-    scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
+    scale = float(np.median(on_grid(seq.depth[index])[valid] / r.depth[valid]))
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
     # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
     # frame above a fraction of the scene scale.
     scene_scale = r.scene_scale * scale
-    before, first_pts = seq.pointmaps[prev, index], seq.pointmaps[first, index]
+    before, first_pts = on_grid(seq.pointmaps[prev, index]), on_grid(seq.pointmaps[first, index])
     gt_moving = valid & moving(now, [before, first_pts], scene_scale, motion_threshold)
     # The flow covers the last interval only, so its error is scored where the point moved in that interval.
     flowing = valid & moving(now, [before], scene_scale, motion_threshold)
@@ -229,6 +233,8 @@ class DepthMatcher:
             near = [(abs(t - rec.stamp_ns), d) for t, d in self.recent if abs(t - rec.stamp_ns) <= self.tolerance_ns]
             if near:
                 gt = min(near, key=lambda x: x[0])[1]
+                if gt.shape != pred.shape:  # the prediction is on the output grid over the sensor's image
+                    gt = sample_nearest(gt, scaled_grid(gt.shape[:2], pred.shape[:2]))
                 if gt.shape == pred.shape:
                     rec.depth_abs_rel, rec.depth_delta_1_25 = depth_metrics(pred[None], gt[None], ((gt > 0) & covered)[None])
         self.pending = waiting
@@ -310,7 +316,7 @@ def evaluate_bag(
             hits = [np.nonzero(synth_stamps == s)[0] for s in r.stamps_ns]
             window = [int(h[0]) for h in hits] if all(len(h) for h in hits) else None
         if window is not None:
-            gt_depth = seq.depth[window[-1]]
+            gt_depth = sample_nearest(seq.depth[window[-1]], r.output_grid)
             if len(window) > 1 and r.scene_flow_camera is not None:
                 rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, pred_mask, gt_mask = synthetic_frame_errors(
                     out, seq, window, config.motion_threshold

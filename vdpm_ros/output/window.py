@@ -75,7 +75,8 @@ def window_messages(
         put("optical_flow", lambda: b.image(T, r.optical_flow.astype(np.float32), cam_hdr))
     # Depth in the same units as the clouds and poses (the odometry frame's, once stitched).
     put("depth", lambda: b.image(T, a.depth, cam_hdr))
-    put("camera_info", lambda: b.camera_info(T, r.intrinsics[-1], r.raw_hw[0], r.raw_hw[1], cam_hdr))
+    # The camera that the published maps are images of: the output grid, which need not be the camera's size.
+    put("camera_info", lambda: b.camera_info(T, r.output_intrinsics, r.output_hw[0], r.output_hw[1], cam_hdr))
     pose_msg = b.pose(T, a.pose)
     put("camera_pose", lambda: T.make("geometry_msgs/msg/PoseStamped", header=frame_hdr, pose=pose_msg))
     if a.in_odom:  # without stitching the pose is the identity in the camera's own frame: no odometry
@@ -92,6 +93,11 @@ def _scene_flow_msg(T: MessageTypes, r: WindowResult, a: PublishedArrays, cloud:
                   source_stamp=b.stamp(T, r.previous_stamp_ns), target_stamp=b.stamp(T, r.latest_stamp_ns))  # fmt: skip
 
 
+def _grid_to_image(r: WindowResult) -> np.ndarray:
+    """``[3, 3]`` affine map from output-grid pixel coordinates to camera-image pixel coordinates (Window.map_to_image)."""
+    return np.linalg.inv(r.output_grid.intrinsics_to_net(np.eye(3)))
+
+
 def _window_msg(T: MessageTypes, r: WindowResult, hdr: Any) -> Any:
     """vdpm_ros/Window: poses and point maps in the window's own frame (its first camera), as Window.msg defines them."""
     S = len(r.stamps_ns)
@@ -104,8 +110,8 @@ def _window_msg(T: MessageTypes, r: WindowResult, hdr: Any) -> Any:
         "vdpm_ros/msg/Window", header=hdr, metric=r.units == "m", scale=float(r.scale),
         stamps=[b.stamp(T, s) for s in r.stamps_ns], poses=b.poses(T, r.world_from_camera),
         intrinsics=r.intrinsics.reshape(-1).astype(np.float64), image_height=r.raw_hw[0], image_width=r.raw_hw[1],
-        height=r.raw_hw[0], width=r.raw_hw[1],
-        map_to_image=np.eye(3).reshape(-1),  # maps are published at the raw image resolution
+        height=r.output_hw[0], width=r.output_hw[1],
+        map_to_image=_grid_to_image(r).reshape(-1),
         map_frames=np.full(len(maps), S - 1, dtype=np.uint32), map_targets=np.asarray(targets, dtype=np.uint32),
         points=np.stack(maps).astype(np.float32).reshape(-1), confidences=np.stack(confs).astype(np.float32).reshape(-1),
     )  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD
+from ..preprocessing import check_output_resolution
 from ..settings import check_settings, from_mapping, setting
 
 PREPROCESS_MODES = ("crop", "pad")
@@ -58,6 +59,11 @@ class PipelineConfig:
             motion mask and optical flow); False decodes only t_{S-1} and leaves those outputs empty.
         precision: dtype of the backbone and decoder ("bfloat16"/"float16" run under autocast; the
             heads always run in float32).
+        output_resolution: the grid every published map and cloud is on (see
+            :func:`vdpm_ros.preprocessing.output_grid`): "network" (the default: the camera image at the scale
+            the network sees it, which holds all the model's information and costs the same for any camera),
+            "camera" (every camera pixel; the cost grows with the camera's resolution) or a largest width in
+            pixels ("640"). /vdpm/camera_info describes the grid actually published.
         queue_size: windows waiting for the inference worker; when full the oldest is dropped.
         stitch: align successive windows into one continuous odometry frame.
         stitch_min_points: fewest confident static shared points for a Sim(3) fit; below it the
@@ -83,6 +89,7 @@ class PipelineConfig:
     motion_span: str = setting("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=MOTION_SPANS)
     decode_previous_time: bool = setting(True, "decode the previous (and first) target time: scene flow, motion mask and optical flow need it", node=False)
     precision: str = setting("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=PRECISIONS)
+    output_resolution: str = setting("network", "grid of the published maps and clouds: network (the camera image at the scale the network sees it), camera (every camera pixel: costs grow with the camera), or a largest width in pixels such as 640")
     queue_size: int = setting(2, "windows waiting for the model; when full the oldest is dropped (and counted)", min=1)
     stitch: bool = setting(True, "align successive windows (Sim(3) on static points) into one odometry frame")
     stitch_min_points: int = setting(100, "fewest confident static shared points for a Sim(3) fit", min=3, node=False)
@@ -92,6 +99,10 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         check_settings(self)  # types, bounds and choices, from the declarations above
+        try:
+            check_output_resolution(self.output_resolution)
+        except ValueError as exc:
+            raise ValueError(f"PipelineConfig.{exc}") from None
         if self.stitch_with_scale is not None and not isinstance(self.stitch_with_scale, bool):
             raise ValueError(f"PipelineConfig.stitch_with_scale must be a bool or None, got {self.stitch_with_scale!r}")
         if self.decode_previous_time and self.window_size < 2:

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ..geometry import mean_distance, moving, pose_encoding_to_cameras
-from ..preprocessing import ImageTransform, preprocess_frame, preprocess_images
+from ..preprocessing import ImageTransform, output_grid, preprocess_frame, preprocess_images, sample_nearest
 from .config import PipelineConfig
 from .derive import confidence_threshold, depth_scale, optical_flow, rotate, to_camera
 from .frames import Frame
@@ -72,7 +72,7 @@ class WindowProcessor:
         self._cache: OrderedDict[int, tuple[np.ndarray, Tensor, ImageTransform]] = OrderedDict()
         self._cache_size = 2 * self.config.window_size + 2
         self._last_depth_scale: float | None = None
-        self._sampling: dict[tuple[ImageTransform, str], RawSampling] = {}
+        self._sampling: dict[tuple[ImageTransform, str], tuple[ImageTransform, RawSampling]] = {}
 
     # ------------------------------------------------------------------ model
     def _sync(self) -> None:
@@ -176,7 +176,7 @@ class WindowProcessor:
         return result
 
     # ------------------------------------------------------------- derivation
-    def _metric_scale(self, frame: Frame, depth_model: Tensor, mask: Tensor) -> tuple[float, str]:
+    def _metric_scale(self, frame: Frame, depth_model: Tensor, mask: Tensor, grid: ImageTransform) -> tuple[float, str]:
         cfg = self.config
         if cfg.scale_mode == "none":
             return 1.0, "none"
@@ -184,7 +184,7 @@ class WindowProcessor:
             return cfg.fixed_scale, "fixed"
         factor, count = None, 0
         if frame.depth is not None:
-            sensor = torch.from_numpy(frame.depth).to(depth_model.device)
+            sensor = torch.from_numpy(np.ascontiguousarray(sample_nearest(frame.depth, grid))).to(depth_model.device)
             factor, count = depth_scale(depth_model, sensor, mask, cfg.depth_scale_min_pixels)
         if factor is not None:
             self._last_depth_scale = factor
@@ -227,18 +227,23 @@ class WindowProcessor:
         # The motion threshold is relative to the scene: mean distance of the latest frame's points (image part only).
         scene_scale = float(mean_distance(now_net[net_valid].reshape(-1, 3))) if bool(net_valid.any()) else nan
 
-        sampling = self._sampling.get((tf, cfg.resample))
-        if sampling is None:
+        cached = self._sampling.get((tf, cfg.resample))
+        if cached is None:
             if len(self._sampling) > 8:  # a camera that keeps changing size must not grow this without bound
                 self._sampling.clear()
-            sampling = self._sampling[(tf, cfg.resample)] = raw_sampling(tf, cfg.resample, dev)
+            grid = output_grid(tf, cfg.output_resolution)
+            cached = self._sampling[(tf, cfg.resample)] = (grid, raw_sampling(tf, cfg.resample, dev, grid))
+        grid, sampling = cached
+        with np.errstate(invalid="ignore", over="ignore"):  # inf focal lengths of an untrained head, as above
+            k_out = grid.intrinsics_to_net(k_raw[last])
+            k_prev_grid = grid.intrinsics_to_net(k_raw[prev]) if S > 1 else None
         points = sample_to_raw(now_net, sampling)
         conf = sample_to_raw(conf_net, sampling)
         valid = sampling.valid & torch.isfinite(points).all(-1)
         points_cam = to_camera(points, extrinsics[last])
         depth = points_cam[..., 2]
         cloud_mask = valid & (conf >= threshold)
-        scale, scale_source = self._metric_scale(frames[last], depth, cloud_mask)
+        scale, scale_source = self._metric_scale(frames[last], depth, cloud_mask, grid)
 
         flow = flow_cam = flow_conf = dynamic = oflow = None
         dt = None
@@ -260,7 +265,8 @@ class WindowProcessor:
             flow_cam = rotate(flow, extrinsics[last])
             flow_conf = torch.minimum(conf, sample_to_raw(conf_before_net, sampling))
             # The point at the previous time, seen by the previous camera: where this pixel was in that image.
-            oflow = optical_flow(before, extrinsics[prev], torch.from_numpy(k_raw[prev]).to(dev), valid)
+            # The previous camera on the output grid: the flow is in the published images' pixels.
+            oflow = optical_flow(before, extrinsics[prev], torch.from_numpy(k_prev_grid).to(dev), valid)
 
         def out(x: Tensor, fill: float = nan, factor: float = 1.0) -> np.ndarray:
             mask = valid if x.ndim == 2 else valid[..., None]
@@ -297,10 +303,12 @@ class WindowProcessor:
             stamps_ns=tuple(f.stamp_ns for f in frames),
             raw_hw=tf.raw_hw,
             net_hw=net_hw,
+            output_grid=grid,
+            output_intrinsics=k_out,
             units=cfg.units,
             scale=float(scale),
             scale_source=scale_source,
-            rgb=frames[last].rgb,
+            rgb=sample_nearest(frames[last].rgb, grid),
             valid=valid.cpu().numpy(),
             points=out(points, factor=scale),
             points_camera=out(points_cam, factor=scale),

@@ -1,10 +1,12 @@
-"""Reading network-resolution maps at the raw camera image's pixel centres.
+"""Reading network-resolution maps at the pixel centres of the output grid.
 
 The network sees a resized and cropped or padded copy of the camera image (see
-:class:`vdpm_ros.preprocessing.ImageTransform`). Every output the node publishes is indexed by raw
-pixels, so each raw pixel centre is mapped into the network input and the map is read there. The
-mapping is separable (independent x and y scale and offset), so one index per raw row and one per raw
-column suffice: resampling is two gathers, not a 2D interpolation grid.
+:class:`vdpm_ros.preprocessing.ImageTransform`). The node publishes its outputs on an output grid over
+the camera image (:func:`vdpm_ros.preprocessing.output_grid`: the camera's own pixels, the network's
+scale, or a largest width), so each grid pixel centre is mapped to the camera image, then into the
+network input, and the map is read there. Both mappings are separable (independent x and y scale and
+offset), so one index per grid row and one per grid column suffice: resampling is two gathers, not a 2D
+interpolation grid, and its cost grows with the output grid, not with the camera.
 
 Raw pixels that fall outside the part of the network input that shows the image (cropped away in
 "crop" mode) get no prediction and are marked invalid. Reads are clamped to that part, so padding
@@ -24,14 +26,14 @@ from ..preprocessing import ImageTransform
 
 @dataclass(frozen=True)
 class RawSampling:
-    """Where each raw pixel reads the network-resolution maps.
+    """Where each output-grid pixel reads the network-resolution maps (the grid is ``h x w``).
 
     Attributes:
-        rows0, rows1: ``[H_raw]`` int64 network rows read by each raw row (equal for "nearest").
-        cols0, cols1: ``[W_raw]`` int64 network columns read by each raw column.
-        wy: ``[H_raw]`` float32 weight of ``rows1`` (0 for "nearest").
-        wx: ``[W_raw]`` float32 weight of ``cols1``.
-        valid: ``[H_raw, W_raw]`` bool, the raw pixel is inside the image part of the network input.
+        rows0, rows1: ``[h]`` int64 network rows read by each grid row (equal for "nearest").
+        cols0, cols1: ``[w]`` int64 network columns read by each grid column.
+        wy: ``[h]`` float32 weight of ``rows1`` (0 for "nearest").
+        wx: ``[w]`` float32 weight of ``cols1``.
+        valid: ``[h, w]`` bool, the grid pixel's centre is inside the image part of the network input.
     """
 
     rows0: Tensor
@@ -56,14 +58,25 @@ def _axis(coords: np.ndarray, lo: int, hi: int, mode: str) -> tuple[np.ndarray, 
     return i0, i1, (c - i0).astype(np.float32), valid
 
 
-def raw_sampling(transform: ImageTransform, mode: str = "nearest", device: torch.device | str = "cpu") -> RawSampling:
-    """Build the raw-pixel reads of one frame's network maps ("nearest" or "bilinear")."""
+def raw_sampling(
+    transform: ImageTransform, mode: str = "nearest", device: torch.device | str = "cpu", grid: ImageTransform | None = None
+) -> RawSampling:
+    """Build the reads of one frame's network maps at the pixels of ``grid`` ("nearest" or "bilinear").
+
+    ``grid`` maps camera pixels to output-grid pixels (:func:`~vdpm_ros.preprocessing.output_grid`); None =
+    the camera's own pixels.
+    """
     if mode not in ("nearest", "bilinear"):
         raise ValueError(f"resampling mode must be 'nearest' or 'bilinear', got {mode!r}")
-    H, W = transform.raw_hw
+    h, w = grid.net_hw if grid is not None else transform.raw_hw
     top, bottom, left, right = transform.valid_region
-    u = transform.raw_to_net_pixels(np.stack([np.arange(W, dtype=np.float64), np.zeros(W)], axis=-1))[:, 0]
-    v = transform.raw_to_net_pixels(np.stack([np.zeros(H), np.arange(H, dtype=np.float64)], axis=-1))[:, 1]
+    # Grid pixel centres -> camera pixels -> network pixels; both maps are separable.
+    gu, gv = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)
+    if grid is not None:
+        gu = grid.net_to_raw_pixels(np.stack([gu, np.zeros(w)], axis=-1))[:, 0]
+        gv = grid.net_to_raw_pixels(np.stack([np.zeros(h), gv], axis=-1))[:, 1]
+    u = transform.raw_to_net_pixels(np.stack([gu, np.zeros(w)], axis=-1))[:, 0]
+    v = transform.raw_to_net_pixels(np.stack([np.zeros(h), gv], axis=-1))[:, 1]
     r0, r1, wy, vy = _axis(v, top, bottom, mode)
     c0, c1, wx, vx = _axis(u, left, right, mode)
 
@@ -83,9 +96,9 @@ def net_valid_mask(transform: ImageTransform, device: torch.device | str = "cpu"
 
 
 def sample_to_raw(maps: Tensor, sampling: RawSampling) -> Tensor:
-    """``maps [h, w, ...]`` on the network grid -> ``[H_raw, W_raw, ...]`` read at raw pixel centres.
+    """``maps [h_net, w_net, ...]`` on the network grid -> ``[h, w, ...]`` read at the output grid's pixel centres.
 
-    Invalid raw pixels (see ``sampling.valid``) hold the value of the nearest image pixel; mask them.
+    Invalid grid pixels (see ``sampling.valid``) hold the value of the nearest image pixel; mask them.
     Bilinear weights are applied in the maps' dtype (boolean maps must use "nearest").
     """
     rows = maps.index_select(0, sampling.rows0)

@@ -6,7 +6,8 @@ Frames and units used throughout:
 - *latest camera frame*: the optical frame of the window's last (latest) camera, the natural
   ``frame_id`` of the published clouds and images;
 - lengths are in ``WindowResult.units``: "model" (V-DPM's normalised units) or "m" (metric scale applied);
-- every ``[H, W, ...]`` array is at the RAW camera resolution of the latest frame, indexed by raw pixel.
+- every ``[H, W, ...]`` array is on the OUTPUT GRID of the latest frame (``output_grid``): the camera image
+  at the resolution ``PipelineConfig.output_resolution`` asks for (the camera's own pixels with "camera").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.poses import world_from_camera
+from ..preprocessing import ImageTransform
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,14 @@ class WindowResult:
 
     Identification:
         stamps_ns: the S frame stamps of the window, oldest first; outputs of the latest frame carry ``stamps_ns[-1]``.
-        raw_hw: (H, W) of the latest camera image; net_hw: (h, w) of the network input.
+        raw_hw: (H_cam, W_cam) of the latest camera image; net_hw: (h, w) of the network input.
+        output_grid: camera pixels -> output-grid pixels; ``output_grid.net_hw`` is (H, W) of every map below.
+        output_intrinsics: ``[3, 3]`` float64 K of the latest camera on the output grid (what /vdpm/camera_info says).
         units: "model" or "m"; scale: factor applied to every model-unit length (1 for ``scale_mode="none"``);
         scale_source: "none", "fixed", "depth" (from this frame's depth) or "depth-previous" (reused).
 
-    Latest frame (raw resolution):
-        rgb: ``[H, W, 3]`` uint8, the input image (not a copy).
+    Latest frame (output grid):
+        rgb: ``[H, W, 3]`` uint8, the input image on the output grid (the image itself, not a copy, for "camera").
         valid: ``[H, W]`` bool, the pixel has a prediction (False where the crop removed it).
         points: ``[H, W, 3]`` float32 P_{S-1}(t_{S-1}) in the window frame, NaN where invalid (PCL convention).
         points_camera: ``[H, W, 3]`` float32 the same points in the latest camera frame, NaN where invalid.
@@ -119,7 +123,7 @@ class WindowResult:
 
     Cameras of all S frames:
         extrinsics: ``[S, 3, 4]`` float64 camera-from-world (window frame), translations in ``units``.
-        intrinsics: ``[S, 3, 3]`` float64 K on each frame's raw image, pixel centres at integer
+        intrinsics: ``[S, 3, 3]`` float64 K on each frame's camera image, pixel centres at integer
             coordinates (OpenCV): the model's principal point, the network image's centre, becomes
             ((W-1)/2, (H-1)/2) of the network image before it is mapped to raw pixels.
 
@@ -131,6 +135,8 @@ class WindowResult:
     stamps_ns: tuple[int, ...]
     raw_hw: tuple[int, int]
     net_hw: tuple[int, int]
+    output_grid: ImageTransform
+    output_intrinsics: np.ndarray
     units: str
     scale: float
     scale_source: str
@@ -154,6 +160,11 @@ class WindowResult:
     intrinsics: np.ndarray
     anchors: tuple[AnchorMap, ...]
     timings: StageTimings
+
+    @property
+    def output_hw(self) -> tuple[int, int]:
+        """(H, W) of the output grid, the size of every published map."""
+        return tuple(self.output_grid.net_hw)
 
     @property
     def latest_stamp_ns(self) -> int:

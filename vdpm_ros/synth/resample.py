@@ -12,23 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from ..preprocessing import TARGET_SIZE, ImageTransform, Mode, preprocess_frame
+from ..preprocessing import TARGET_SIZE, Mode, grid_pixel_sources, preprocess_frame
 from .sequence import SyntheticSequence
-
-
-def network_pixel_sources(transform: ImageTransform) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each network pixel, the camera pixel under its centre: rows ``[h, w]``, columns ``[h, w]`` int, and
-    ``inside [h, w]`` bool (False for padding and for centres outside the camera image)."""
-    h, w = transform.net_hw
-    v, u = np.mgrid[0:h, 0:w]
-    raw = transform.net_to_raw_pixels(np.stack([u, v], axis=-1).astype(np.float64))
-    # floor(x + 0.5), not rint: a centre exactly between two camera pixels takes the later one, every time.
-    cols, rows = np.floor(raw[..., 0] + 0.5).astype(int), np.floor(raw[..., 1] + 0.5).astype(int)
-    H, W = transform.raw_hw
-    top, bottom, left, right = transform.valid_region
-    inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
-    inside &= (v >= top) & (v < bottom) & (u >= left) & (u < right)
-    return np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1), inside
 
 
 def to_network_grid(seq: SyntheticSequence, mode: Mode = "crop", target: int = TARGET_SIZE) -> SyntheticSequence:
@@ -43,7 +28,7 @@ def to_network_grid(seq: SyntheticSequence, mode: Mode = "crop", target: int = T
     tf = transforms[0]
     # Pillow's resize of uint8 pixels is uint8 and the pad is white: the float tensor is k / 255 exactly.
     images = np.stack([np.rint(t.permute(1, 2, 0).numpy() * 255.0).astype(np.uint8) for t in tensors])
-    rows, cols, inside = network_pixel_sources(tf)
+    rows, cols, inside = grid_pixel_sources(tf)
     valid = seq.valid[:, rows, cols] & inside
     return dataclasses.replace(
         seq,

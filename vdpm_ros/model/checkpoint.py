@@ -26,6 +26,9 @@ IGNORED_PREFIXES = ("depth_head.", "track_head.")
 #: Parameters a plain VGGT checkpoint lacks (V-DPM's additions).
 VDPM_ONLY_PREFIXES = ("decoder.", "aggregator.time_conditioning_token")
 CONFIG_METADATA_KEY = "vdpm_config"
+#: Metadata key of our checkpoints: "true" when the model's decoder learned motion (its card meets the motion
+#: bar), so ``motion_source: auto`` takes the network's own scene flow.
+MOTION_METADATA_KEY = "motion_trained"
 _SHOW = 5
 
 
@@ -39,10 +42,19 @@ class LoadReport:
     loaded: int
     ignored: list[str] = field(default_factory=list)
     untrained: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def decoder_untrained(self) -> bool:
         return bool(self.untrained)
+
+    @property
+    def motion_trained(self) -> bool:
+        """Whether the decoder learned motion: our checkpoints say so in their metadata; a checkpoint without our
+        metadata with a trained decoder is the official V-DPM release, whose decoder did."""
+        if MOTION_METADATA_KEY in self.metadata:
+            return self.metadata[MOTION_METADATA_KEY].strip().lower() == "true"
+        return CONFIG_METADATA_KEY not in self.metadata and not self.untrained
 
 
 def _first(keys: list[str]) -> str:
@@ -171,6 +183,7 @@ def load_model(
     else:
         model = VDPM(config)  # the decoder keeps its fresh initialisation
         report = load_weights(model, state_dict, str(path), allow_untrained_decoder)
+    report.metadata = dict(metadata)
     return model.to(device).eval(), report
 
 

@@ -27,6 +27,8 @@ class LoadedEngine:
     decoder_untrained: a plain VGGT checkpoint was accepted; flow and motion masks are meaningless.
     source: the path that was loaded, or ``preset:<name>`` for random weights.
     notes: warnings for the log (the embedded default model's caveat, an untrained decoder, random weights).
+    motion_trained: the decoder learned motion (the official weights, or our checkpoint whose metadata says
+        so); ``motion_source: auto`` then uses the network's scene flow, else optical flow.
     """
 
     model: Any
@@ -36,6 +38,7 @@ class LoadedEngine:
     decoder_untrained: bool = False
     source: str = ""
     notes: tuple[str, ...] = ()
+    motion_trained: bool = False
 
 
 def resolve_device(device: str) -> str:
@@ -121,4 +124,5 @@ def load_engine(
     on = resolve_device(device)
     model, report = load_model(path, device=on, allow_untrained_decoder=allow_untrained_decoder)
     n = sum(p.numel() for p in model.parameters())
-    return LoadedEngine(model, "pytorch", on, f"{path} ({n:,} parameters, PyTorch on {on})", report.decoder_untrained, source=str(path))
+    return LoadedEngine(model, "pytorch", on, f"{path} ({n:,} parameters, PyTorch on {on})", report.decoder_untrained, source=str(path),
+                        motion_trained=report.motion_trained)  # fmt: skip

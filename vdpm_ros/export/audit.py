@@ -103,7 +103,10 @@ def audit_graph(path: str | Path) -> GraphAudit:
             model = onnx.load(str(inferred_path), load_external_data=False)
         except Exception as exc:
             shape_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            model = onnx.load(str(path), load_external_data=False)
+            try:
+                model = onnx.load(str(path), load_external_data=False)
+            except Exception:  # not a graph at all: nothing more to read
+                return GraphAudit(str(path), 0, {}, checker_error or shape_error, shape_error)
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     audit = GraphAudit(str(path), opset, dict(Counter(n.op_type for n in graph.node)), checker_error, shape_error)

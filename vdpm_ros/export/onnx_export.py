@@ -98,14 +98,14 @@ def export_onnx(
         with torch.no_grad():
             enc_out = EncoderGraph(model)(images)
         log.info("exporting the encoder graph")
-        _export(EncoderGraph(model), (images,), out_dir / "encoder.onnx", ENCODER_INPUTS, ENCODER_OUTPUTS, {"images": {0: S}}, opset, external)
+        _export(EncoderGraph(model).eval(), (images,), out_dir / "encoder.onnx", ENCODER_INPUTS, ENCODER_OUTPUTS, {"images": {0: S}}, opset, external)
         layer_tokens, time_tokens = enc_out[0], enc_out[2]
         del enc_out
         cond = torch.tensor([[0] * S_ex, [S_ex - 1] * S_ex])
         frames = torch.tensor([S_ex - 2, S_ex - 1])  # size 2: torch.export specialises dimensions of size 0 and 1
         dyn = {"layer_tokens": {1: S}, "time_tokens": {0: S}, "cond_times": {0: Q, 1: S}, "frames": {0: F}}
         log.info("exporting the decoder graph")
-        _export(DecoderGraph(model, image_hw), (layer_tokens, time_tokens, cond, frames), out_dir / "decoder.onnx",
+        _export(DecoderGraph(model, image_hw).eval(), (layer_tokens, time_tokens, cond, frames), out_dir / "decoder.onnx",
                 DECODER_INPUTS, DECODER_OUTPUTS, dyn, opset, external)  # fmt: skip
     P = model.config.num_special_tokens + (H // p) * (W // p)
     C2 = 2 * model.config.embed_dim

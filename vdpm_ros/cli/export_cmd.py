@@ -114,10 +114,12 @@ def run(args: argparse.Namespace) -> int:
         return 1 if problems else 0
 
     from ..runtime import EngineUnavailableError
-    from ..runtime.onnxruntime_engine import OnnxRuntimeEngine
+    from ..runtime.onnxruntime_engine import LOW_MEMORY_SESSION, OnnxRuntimeEngine
 
     try:
-        engine = OnnxRuntimeEngine(args.out)
+        # The exporter keeps the model's parameters referenced after it returns (torch 2.13), so this
+        # process still holds them: the check's sessions must not add a second full copy.
+        engine = OnnxRuntimeEngine(args.out, session_config=LOW_MEMORY_SESSION)
     except EngineUnavailableError as exc:  # e.g. bf16 graphs on ONNX Runtime's CPU provider
         print(f"vdpm export: the export was written but cannot be checked here: {exc}")
         return 2

@@ -53,14 +53,17 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _open_session(ort, path: Path, name: str, dtype: str, providers: list):
+def _open_session(ort, path: Path, name: str, dtype: str, providers: list, session_config: dict[str, str] | None = None):
     """An InferenceSession for one graph, with ONNX Runtime's load errors turned into ours.
 
     A missing kernel (no fp16/bf16 implementation on this provider) is an :class:`EngineUnavailableError`;
     anything else that stops the file from loading means the file is not what ``vdpm export`` wrote.
     """
+    options = ort.SessionOptions()
+    for key, value in (session_config or {}).items():
+        options.add_session_config_entry(key, value)
     try:
-        return ort.InferenceSession(str(path), providers=providers)
+        return ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own pybind classes (Fail, InvalidProtobuf, NotImplemented, ...)
         kind = type(exc).__name__
         message = _first_line(exc)
@@ -78,8 +81,22 @@ def _open_session(ort, path: Path, name: str, dtype: str, providers: list):
         ) from None
 
 
+#: Session settings for a one-off run of a large export (``vdpm export --check``): without pre-packing,
+#: ONNX Runtime's CPU provider computes from the memory-mapped external weights instead of keeping a
+#: second, re-laid-out copy in its own memory. Measured on the full-size fp32 export (2-core CPU, ORT 1.32):
+#: after a 3-frame run 1.5 GiB anonymous memory plus 5.4 GiB of the weight files in the page cache
+#: (reclaimable), against 6.7 GiB anonymous with pre-packing; the run took 14 s instead of 8 s.
+LOW_MEMORY_SESSION = {"session.disable_prepacking": "1"}
+
+
 class OnnxRuntimeEngine:
-    def __init__(self, export_dir: str | Path, providers: list | None = None) -> None:
+    """Args:
+    export_dir: a ``vdpm export`` directory.
+    providers: ONNX Runtime execution providers (names or ``(name, options)``), CPU by default.
+    session_config: extra session config entries, e.g. :data:`LOW_MEMORY_SESSION`.
+    """
+
+    def __init__(self, export_dir: str | Path, providers: list | None = None, session_config: dict[str, str] | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -98,8 +115,8 @@ class OnnxRuntimeEngine:
                 f"runs {', '.join(SUPPORTED_DTYPES)} graphs with fp32 inputs/outputs: re-export"
             )
         d = Path(export_dir)
-        self.encoder = _open_session(ort, d / self.manifest.files["encoder"], "encoder", self.manifest.dtype, providers)
-        self.decoder = _open_session(ort, d / self.manifest.files["decoder"], "decoder", self.manifest.dtype, providers)
+        self.encoder = _open_session(ort, d / self.manifest.files["encoder"], "encoder", self.manifest.dtype, providers, session_config)
+        self.decoder = _open_session(ort, d / self.manifest.files["decoder"], "decoder", self.manifest.dtype, providers, session_config)
         for name, session, expected in (("encoder", self.encoder, ENCODER_INPUTS), ("decoder", self.decoder, DECODER_INPUTS)):
             got = tuple(i.name for i in session.get_inputs())
             if got != expected:

@@ -15,4 +15,6 @@ OUT="${OUT:-$PWD/out/gpu_check}"
 mkdir -p "$OUT"
 # The Python side keeps its own per-step budgets inside --total-s; this outer limit only catches a hang
 # of the whole run, after which the report files written so far stay in $OUT.
-exec timeout --kill-after=5 "${GPU_CHECK_TIMEOUT_S:-590}" "${PYTHON:-python3}" -m vdpm_ros.gpu_check --out "$OUT" "$@"
+limit=590
+case " $* " in *" --dry-run "*) limit=2460 ;; esac
+exec timeout --kill-after=5 "${GPU_CHECK_TIMEOUT_S:-$limit}" "${PYTHON:-python3}" -m vdpm_ros.gpu_check --out "$OUT" "$@"

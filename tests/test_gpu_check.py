@@ -17,7 +17,7 @@ from vdpm_ros.gpu_check import OUT_FILES, STEPS
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(out: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def _run(out: Path, *args: str, timeout: float = 2700) -> subprocess.CompletedProcess:
     env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
     return subprocess.run(["bash", str(REPO / "scripts" / "gpu_check.sh"), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip

@@ -115,8 +115,8 @@ def test_engine_selection_errors_say_what_to_fix(tiny_export, tmp_path):
 
 
 def test_unsupported_export_dtype_is_refused(tiny_model, tmp_path):
-    with pytest.raises(ValueError, match="fp32 graphs only"):
-        export_onnx(tiny_model, tmp_path, (56, 84), dtype="fp16")
+    with pytest.raises(ValueError, match="choose one of fp32, fp16, bf16"):
+        export_onnx(tiny_model, tmp_path, (56, 84), dtype="int8")
 
 
 def test_conformance_command_with_onnxruntime(reference_dir, tmp_path, capsys):

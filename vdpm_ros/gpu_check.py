@@ -66,7 +66,8 @@ class Sizes:
     train_steps: int
     train_minutes: float
     eval_seeds: str
-    eval_frames: int
+    eval_frames: int  # vdpm eval --frames (its two-view margins 2 and 8 need at least 9)
+    flow_frames: int  # window of the scene-flow-on-moving-pixels measurement
     ort_preset: str
     ort_hw: tuple[int, int]
     matmul_n: int
@@ -74,19 +75,21 @@ class Sizes:
 
     @classmethod
     def gpu(cls) -> "Sizes":
-        return cls("cuda", "official", 8, (294, 518), 5, 2, (84, 112), 32, 20000, 2.25, "1000-1019", 10, "cpu_tiny", (84, 112), 8192, "inductor")
+        return cls("cuda", "official", 8, (294, 518), 5, 2, (84, 112), 32, 1500, 2.25, "1000-1019", 10, 10, "cpu_tiny", (84, 112), 8192, "inductor")
 
     @classmethod
     def dry_run(cls) -> "Sizes":
-        return cls("cpu", "micro", 3, (28, 42), 2, 1, (28, 42), 2, 2, 0.5, "1000", 9, "micro", (28, 42), 256, "eager")
+        return cls("cpu", "micro", 3, (28, 42), 2, 1, (28, 42), 2, 2, 0.5, "1000", 9, 4, "micro", (28, 42), 256, "eager")
 
 
-#: Upper bounds per step (s). On the GPU they add up to the 10-minute lease; the dry run's are loose
-#: because a busy 2-core CI machine is slow, and its steps normally take a fraction of them.
+#: Upper bounds per step (s). On the GPU they add up to the 10-minute lease. The dry run's are only a
+#: safety net, ten times what its steps take on an idle 2-core CPU (about 3 minutes in all), so that a
+#: busy CI machine is slower but never fails on a budget.
 BUDGETS_S = {
     "gpu": {"env": 20, "w1": 150, "precision": 90, "train": 240, "onnxruntime": 90, "compile": 90},
-    "dry_run": {"env": 30, "w1": 60, "precision": 60, "train": 150, "onnxruntime": 150, "compile": 60},
+    "dry_run": {"env": 120, "w1": 300, "precision": 300, "train": 900, "onnxruntime": 600, "compile": 300},
 }
+TOTAL_S = {"gpu": 570.0, "dry_run": 2400.0}
 STEPS = tuple(BUDGETS_S["gpu"])
 
 
@@ -255,9 +258,9 @@ def step_w1(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
 
-    def run(path, backend_ctx):
+    def run(path, backend_ctx, grad_ctx=torch.inference_mode):
         def call():
-            with torch.inference_mode(), _autocast(dev, "bf16"), backend_ctx():
+            with grad_ctx(), _autocast(dev, "bf16"), backend_ctx():
                 return path(model, images, S)
 
         return call
@@ -270,14 +273,16 @@ def step_w1(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     ctx = (lambda: _flash(dev)) if backend == "flash" else contextlib.nullcontext
     if not dev.startswith("cuda"):
         backend = "default (CPU)"
-    out.put(sdpa_backend=backend, autocast="bf16")
+    out.put(sdpa_backend=backend, autocast="bf16",
+            tf32={"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32})  # fmt: skip
     results = {}
     for name, path in (("streaming", _latest_frame_path), ("reference", _official_style)):
         times = _time_ms(run(path, ctx), dev, sizes.repeats, sizes.warmup)
         results[name] = {"median_ms": _median(times), "min_ms": min(times), "runs_ms": times}
         out.put(**{name: results[name]})
     for name, path in (("streaming", _latest_frame_path), ("reference", _official_style)):
-        flops = _count_flops(run(path, ctx))
+        # no_grad, not inference_mode: the counter's module tracker needs autograd metadata (see benchmark.py).
+        flops = _count_flops(run(path, ctx, torch.no_grad))
         rate = flops / (results[name]["median_ms"] * 1e-3) / 1e12
         results[name].update(gflop=flops / 1e9, tflops=rate, fraction_of_bf16_dense_peak=rate / BF16_DENSE_PEAK_TFLOPS)
         out.put(**{name: results[name]})
@@ -442,6 +447,11 @@ def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = max(0, cores - 2) if sizes.device.startswith("cuda") else 0
+    # Workers hand batches over through /dev/shm, two in flight each: never more than it holds.
+    H, W = sizes.train_size
+    batch_bytes = sizes.train_batch * 5 * H * W * (3 * 4 + 2 * 3 * 4 + 1)
+    if workers and Path("/dev/shm").exists():
+        workers = min(workers, int(shutil.disk_usage("/dev/shm").free // (3 * batch_bytes)))
     import tempfile
 
     run_dir = Path(tempfile.mkdtemp(prefix="vdpm_gpu_check_train_"))  # last.pt etc. stay out of $OUT (8 files come back)
@@ -482,7 +492,7 @@ def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     model, _ = load_model(model_path, device=sizes.device)
     width = model.config.img_size
     hw = (round(width * 0.75 / 14) * 14, width)
-    out.put(scene_flow_moving=scene_flow_on_moving_pixels(model, parse_seeds(sizes.eval_seeds), sizes.eval_frames, hw, sizes.device))
+    out.put(scene_flow_moving=scene_flow_on_moving_pixels(model, parse_seeds(sizes.eval_seeds), sizes.flow_frames, hw, sizes.device))
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -502,8 +512,11 @@ def step_compile(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
 
     eager = _median(_time_ms(encode(model), dev, sizes.repeats, sizes.warmup))
     out.put(eager_encode_ms=eager, backend=sizes.compile_backend,
-            what="torch.compile(model.aggregator), default mode, bf16 autocast, W1 window")  # fmt: skip
-    model.aggregator = torch.compile(model.aggregator, dynamic=False, backend=sizes.compile_backend)
+            what="torch.compile of every aggregator block (frame and global), default mode, bf16 autocast, W1 window")  # fmt: skip
+    # Block by block: the 24 frame blocks share one compiled graph and the 24 global blocks another (their
+    # parameters are graph inputs), so compiling costs two graphs, not one unrolled 48-block graph.
+    for block in [*model.aggregator.frame_blocks, *model.aggregator.global_blocks]:
+        block.compile(dynamic=False, backend=sizes.compile_backend)
     t = time.perf_counter()
     encode(model)()
     _sync(dev)
@@ -619,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vdpm_ros.gpu_check", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="directory for gpu_check.json/.md/.log and the training files")
     parser.add_argument("--dry-run", action="store_true", help="every step on the CPU at tiny sizes")
-    parser.add_argument("--total-s", type=float, default=570.0, help="overall time budget")
+    parser.add_argument("--total-s", type=float, default=None, help=f"overall time budget (default {TOTAL_S['gpu']:.0f} s, dry run {TOTAL_S['dry_run']:.0f} s)")
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated subset of " + ",".join(STEPS))
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # internal: run one step in this process
     parser.add_argument("--step-json", type=Path, help=argparse.SUPPRESS)
@@ -637,7 +650,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         parser.error(f"unknown steps {unknown}; choose from {', '.join(STEPS)}")
-    report = run_all(args.out, args.dry_run, args.total_s, steps)
+    total = args.total_s if args.total_s is not None else TOTAL_S["dry_run" if args.dry_run else "gpu"]
+    report = run_all(args.out, args.dry_run, total, steps)
     bad = [n for n, s in report["steps"].items() if s["status"] != "ok"]
     print(f"gpu_check: wrote {args.out / OUT_FILES['json']} and {args.out / OUT_FILES['markdown']}; "
           + (f"steps not ok: {', '.join(bad)}" if bad else "all steps ok"))  # fmt: skip

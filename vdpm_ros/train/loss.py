@@ -1,8 +1,8 @@
 """The DPM training objective (confidence-calibrated regression with scale normalisation), VGGT's camera loss,
 and the terms of ours that keep a model from learning to ignore motion.
 
-Why the plain objective suppresses motion, and what each of our changes does about it (each is off with
-weight 0 / the flag noted, which gives back the official objective):
+Why the plain objective suppresses motion, and what each of our changes does about it. ``motion_weight = 0``
+(``vdpm train --motion-weight 0``) turns all of them off and gives back the official objective:
 
 1. A norm, not its square. ``|| P_hat - P ||`` is minimised, for a pixel the model cannot yet tell
    moving from static, by the geometric median of the possible targets. While most of the mass is static
@@ -61,7 +61,8 @@ class LossConfig:
     #: Leave moving pixels the same-position shortcut gets right out of the motion term's emphasis (point 3).
     exclude_shortcut: bool = True
     #: How much the moving pixels' error weight in the dynamic regression is raised towards the example's
-    #: mean confidence (point 2): 1 floors it there, 0 gives the official weighting.
+    #: mean confidence (point 2): 1 floors it there, 0 gives the official weighting. It belongs to the
+    #: motion terms: ``motion_weight = 0`` turns it off too, so that weight alone gives the official objective.
     moving_confidence_floor: float = 1.0
     #: Weight of the time-token term (ours, see :func:`time_token_shortfall`). The decoder can only tell
     #: target times apart through these tokens; trained from scratch they start, and stay, almost
@@ -221,7 +222,7 @@ def dpm_loss(
     moving = valid & ((gt_dynamic - gt_time_variant).norm(dim=-1) > config.motion_epsilon)
     tv = confidence_regression(out.time_variant.pts3d, out.time_variant.conf, gt_time_variant, valid, config.conf_alpha).mean()
     dyn = confidence_regression(out.dynamic.pts3d, out.dynamic.conf, gt_dynamic, valid, config.conf_alpha,
-                                floor_mask=moving, floor=config.moving_confidence_floor).mean()  # fmt: skip
+                                floor_mask=moving, floor=config.moving_confidence_floor if config.motion_weight else 0.0).mean()  # fmt: skip
     cam = camera_loss(out.cameras.pose_enc_iterations, gt_pose_enc, config.camera_iteration_decay)
     if config.motion_form == "l2":
         motion = motion_regression(out.dynamic.pts3d, out.time_variant.pts3d, gt_dynamic, gt_time_variant, valid,

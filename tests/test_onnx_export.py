@@ -42,6 +42,17 @@ def test_manifest_records_the_export(tiny_export, tiny_config):
     assert m.inputs["decoder"]["cond_times"] == ["Q", "S"]
 
 
+def test_the_fixture_graphs_use_only_tensorrt_10_operators_and_no_forbidden_one(tiny_export):
+    from vdpm_ros.export.audit import FORBIDDEN_OPS
+    from vdpm_ros.export.tensorrt_ops import SUPPORTED_TYPES
+
+    work, _ = tiny_export
+    for name, check in ExportManifest.read(work).graph_checks.items():
+        ops = set(check["op_counts"])
+        assert check["problems"] == [], (name, check["problems"])
+        assert ops and ops <= set(SUPPORTED_TYPES) and not ops & FORBIDDEN_OPS, (name, sorted(ops))
+
+
 def test_dynamic_window_size_and_selection_match_pytorch(tiny_export, tiny_model):
     work, _ = tiny_export
     loaded = load_engine(work)

@@ -50,6 +50,9 @@ def test_dry_run_writes_every_step_with_real_numbers(dry_run):
         assert w1[path]["median_ms"] > 0 and w1[path]["gflop"] > 0 and w1[path]["fraction_of_bf16_dense_peak"] > 0
     assert w1["reference"]["gflop"] > w1["streaming"]["gflop"]  # all S target times and frames vs three for one frame
     assert w1["target_times"] == [0, w1["frames"] - 2, w1["frames"] - 1] and w1["speedup"] > 0
+    derived = report["derived"]  # W1's rate against the matmul ceiling measured in the same run
+    assert derived["w1_streaming_fraction_of_measured_matmul"] > 0
+    assert derived["w1_streaming_fraction_of_datasheet_peak"] == pytest.approx(w1["streaming"]["fraction_of_bf16_dense_peak"])
 
     precision = steps["precision"]
     for variant in ("autocast_bf16", "autocast_fp16", "export_policy_bf16", "export_policy_fp16"):

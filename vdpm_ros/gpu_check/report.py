@@ -18,6 +18,8 @@ def markdown(report: dict) -> str:
     """The report as Markdown: one section per step, every number from the JSON."""
     lines = ["# vdpm_ros GPU check", "", f"Mode: {'dry run (CPU, tiny sizes)' if report.get('dry_run') else 'GPU'}; "
              f"started {report.get('started')}; total {_fmt(report.get('total_s', 0.0), 4)} s.", ""]  # fmt: skip
+    if report.get("derived"):
+        lines += ["## derived", ""] + [f"- {k}: {_fmt(v)}" for k, v in report["derived"].items()] + [""]
     for name in STEPS:
         step = report["steps"].get(name, {"status": "not run"})
         lines += [f"## {name}", "", f"status: {step.get('status')} ({_fmt(step.get('seconds', 0.0), 3)} s of {step.get('budget_s')} s)"]

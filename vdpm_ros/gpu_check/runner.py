@@ -59,10 +59,31 @@ def run_all(outdir: Path, dry_run: bool, total_s: float, steps: tuple[str, ...] 
         if error:
             report["steps"][name]["error"] = error
         report["total_s"] = time.monotonic() - start
+        report["derived"] = derived(report)
         write_report(outdir, report)
     log.close()
     shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def derived(report: dict) -> dict:
+    """Numbers that combine steps: W1's rate against the matmul ceiling the env step measured, and the
+    datasheet and KINDS.md figures."""
+    from .config import BF16_DENSE_PEAK_TFLOPS, BF16_MEASURED_TFLOPS_KINDS_MD
+
+    steps = {name: s.get("result", {}) for name, s in report["steps"].items()}
+    out = {"bf16_dense_peak_tflops_datasheet": BF16_DENSE_PEAK_TFLOPS, "bf16_matmul_tflops_kinds_md": BF16_MEASURED_TFLOPS_KINDS_MD}
+    ceiling = steps.get("env", {}).get("matmul_bf16", {}).get("tflops")
+    for path in ("streaming", "reference"):
+        rate = steps.get("w1", {}).get(path, {}).get("tflops")
+        if rate is None:
+            continue
+        out[f"w1_{path}_tflops"] = rate
+        out[f"w1_{path}_fraction_of_datasheet_peak"] = rate / BF16_DENSE_PEAK_TFLOPS
+        out[f"w1_{path}_fraction_of_kinds_md_matmul"] = rate / BF16_MEASURED_TFLOPS_KINDS_MD
+        if ceiling:
+            out[f"w1_{path}_fraction_of_measured_matmul"] = rate / ceiling
+    return out
 
 
 def _tail(outdir: Path, chars: int = 3000) -> str:

@@ -45,8 +45,8 @@ class Sizes:
 
 
 #: Upper bounds per step (s). On the GPU they add up to the 10-minute lease. The dry run's are only a
-#: safety net, ten times what its steps take on an idle 2-core CPU (about 3 minutes in all), so that a
-#: busy CI machine is slower but never fails on a budget.
+#: safety net, many times what its steps take on the 2-core CPU (116 s in all, 2-5.5 minutes when the
+#: machine was busy), so that a slow CI machine is slower but never fails on a budget.
 BUDGETS_S = {
     "gpu": {"env": 20, "w1": 150, "precision": 90, "train": 240, "onnxruntime": 90, "compile": 90},
     "dry_run": {"env": 120, "w1": 300, "precision": 300, "train": 900, "onnxruntime": 600, "compile": 300},

@@ -42,6 +42,17 @@ def test_manifest_records_the_export(tiny_export, tiny_config):
     assert m.inputs["decoder"]["cond_times"] == ["Q", "S"]
 
 
+def test_the_fixture_graphs_use_only_tensorrt_10_operators_and_no_forbidden_one(tiny_export):
+    from vdpm_ros.export.audit import FORBIDDEN_OPS
+    from vdpm_ros.export.tensorrt_ops import SUPPORTED_TYPES
+
+    work, _ = tiny_export
+    for name, check in ExportManifest.read(work).graph_checks.items():
+        ops = set(check["op_counts"])
+        assert check["problems"] == [], (name, check["problems"])
+        assert ops and ops <= set(SUPPORTED_TYPES) and not ops & FORBIDDEN_OPS, (name, sorted(ops))
+
+
 def test_dynamic_window_size_and_selection_match_pytorch(tiny_export, tiny_model):
     work, _ = tiny_export
     loaded = load_engine(work)
@@ -115,8 +126,8 @@ def test_engine_selection_errors_say_what_to_fix(tiny_export, tmp_path):
 
 
 def test_unsupported_export_dtype_is_refused(tiny_model, tmp_path):
-    with pytest.raises(ValueError, match="fp32 graphs only"):
-        export_onnx(tiny_model, tmp_path, (56, 84), dtype="fp16")
+    with pytest.raises(ValueError, match="choose one of fp32, fp16, bf16"):
+        export_onnx(tiny_model, tmp_path, (56, 84), dtype="int8")
 
 
 def test_conformance_command_with_onnxruntime(reference_dir, tmp_path, capsys):

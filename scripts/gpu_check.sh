@@ -6,7 +6,7 @@
 #   OUT=/path/to/results bash scripts/gpu_check.sh            # on the GPU machine
 #   OUT=/tmp/gpu_dry bash scripts/gpu_check.sh --dry-run       # every step on the CPU at tiny sizes (< 5 min)
 #
-# Extra arguments go to python -m vdpm_ros.gpu_check (e.g. --steps env,w1 or --total-s 300).
+# Extra arguments go to python -m vdpm_ros.harness.gpu_check (e.g. --steps env,w1 or --total-s 300).
 # PYTHON selects the interpreter (default python3).
 set -u
 cd "$(dirname "$0")/.."
@@ -17,4 +17,4 @@ mkdir -p "$OUT"
 # of the whole run, after which the report files written so far stay in $OUT.
 limit=590
 case " $* " in *" --dry-run "*) limit=2460 ;; esac
-exec timeout --kill-after=5 "${GPU_CHECK_TIMEOUT_S:-$limit}" "${PYTHON:-python3}" -m vdpm_ros.gpu_check --out "$OUT" "$@"
+exec timeout --kill-after=5 "${GPU_CHECK_TIMEOUT_S:-$limit}" "${PYTHON:-python3}" -m vdpm_ros.harness.gpu_check --out "$OUT" "$@"

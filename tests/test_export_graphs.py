@@ -203,7 +203,7 @@ def test_damaged_exports_name_the_file(micro_export, tmp_path):
         (["--preset", "official"], "--random-weights"),
         (["--random-weights"], "needs --preset"),
         (["--model", "m.pt", "--preset", "official", "--random-weights"], "give one or the other"),
-        (["--model", "a.pt", "--checkpoint", "b.pt"], "give the checkpoint once"),
+        (["--model", "a.pt", "--checkpoint", "b.pt"], "give the model once"),
     ],
 )
 def test_export_command_argument_errors(args, message, tmp_path, capsys):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vdpm_ros.gpu_check import OUT_FILES, STEPS
+from vdpm_ros.harness.gpu_check import OUT_FILES, STEPS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from vdpm_ros.model import VDPM
-from vdpm_ros.train.data import make_batch
 from vdpm_ros.synth import SceneConfig
+from vdpm_ros.train.data import make_batch
 from vdpm_ros.train.loss import (
     LossConfig,
     confidence_regression,

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_model_arguments, open_model
+from .common import add_model_arguments, given_model, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..harness.benchmark import BenchConfig, format_table, run_benchmark, run_pipeline_benchmark
 
-    if args.model is None:
+    if given_model(args) is None:
         args.model = "preset:cpu_small"  # the benchmark's default: the embedded architecture, random weights
     loaded = open_model(args)
     model, source = loaded.model, loaded.description

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 log = logging.getLogger("vdpm")
 
@@ -13,26 +12,35 @@ MODEL_HELP = ("a checkpoint (.safetensors, official model.pt), a `vdpm export` d
 
 
 class _DeprecatedAlias(argparse.Action):
-    """Stores into the new flag's destination and says once that the old spelling is deprecated."""
+    """Keeps the old spelling's value apart (see :func:`given_model`) and says that the spelling is deprecated."""
 
     def __init__(self, option_strings, dest, new: str = "", **kwargs):
         self.new = new
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"vdpm: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        log.warning(f"{option_string} is deprecated; use {self.new}")
         setattr(namespace, self.dest, values)
 
 
+def given_model(args: argparse.Namespace) -> str | None:
+    """The model spec of ``--model`` or its deprecated alias ``--checkpoint``, given once."""
+    alias = getattr(args, "model_alias", None)
+    if alias is not None and args.model is not None and str(alias) != str(args.model):
+        raise ValueError("give the model once: --model (--checkpoint is its deprecated alias)")
+    return args.model if args.model is not None else alias
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, device_default: str = "auto", engine: bool = True,
-                        help: str = MODEL_HELP) -> None:  # fmt: skip
+                        help: str = MODEL_HELP, device: bool = True) -> None:  # fmt: skip
     """``--model`` (old spelling ``--checkpoint`` kept as a deprecated alias), ``--engine`` and ``--device``."""
     parser.add_argument("--model", default=None, help=help)
-    parser.add_argument("--checkpoint", dest="model", action=_DeprecatedAlias, new="--model", help=argparse.SUPPRESS)
+    parser.add_argument("--checkpoint", dest="model_alias", action=_DeprecatedAlias, new="--model", help=argparse.SUPPRESS)
     if engine:
         parser.add_argument("--engine", default="auto", choices=("auto", "pytorch", "onnxruntime"),
                             help="auto: ONNX Runtime for an export directory, PyTorch for a checkpoint")  # fmt: skip
-    parser.add_argument("--device", default=device_default, help="auto (cuda if available), cpu, cuda, cuda:N")
+    if device:
+        parser.add_argument("--device", default=device_default, help="auto (cuda if available), cpu, cuda, cuda:N")
 
 
 def open_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str | None = None):
@@ -44,7 +52,7 @@ def open_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str
     from .. import paths
     from ..runtime import resolve_model
 
-    spec = args.model
+    spec = given_model(args)
     if spec is None and fallback is not None and paths.default_model_path() is None:
         log.warning(f"no trained default model found in models/: using {fallback} with RANDOM weights, the numbers below are meaningless")
         spec = fallback

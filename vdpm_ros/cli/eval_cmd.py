@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_model_arguments, open_model
+from .common import add_model_arguments, given_model, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,8 +72,8 @@ def run_bag(args: argparse.Namespace) -> int:
     params = load_params_file(args.params_file) if args.params_file else NodeParameters()
     if args.window_size is not None:
         params = params.replace(window_size=args.window_size)
-    if args.model is not None:
-        params = params.replace(model_path=str(args.model))
+    if given_model(args) is not None:
+        params = params.replace(model_path=str(given_model(args)))
     args.model = params.model.model_path or None  # --model, else the params file's model_path, else the embedded one
     options = BagEvalOptions(
         image_topic=args.image_topic, depth_topic=args.depth_topic, groundtruth=args.groundtruth,

@@ -11,10 +11,9 @@ outside ``atol + rtol * |reference|`` or the graph audit found a problem.
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from .common import add_model_arguments, given_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with the official model (width = the model's img_size in crop mode). Give a checkpoint with --model, "
         "or --preset NAME --random-weights to export an architecture without its weights (to test the path).",
     )
-    p.add_argument("--model", type=Path, default=None, help="checkpoint to export (.pt/.pth/.bin/.safetensors)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="deprecated alias of --model")
+    add_model_arguments(p, engine=False, device=False, help="checkpoint to export (.pt/.pth/.bin/.safetensors)")
     p.add_argument("--preset", default=None, help="architecture preset for --random-weights: official, cpu_small, cpu_tiny")
     p.add_argument("--random-weights", action="store_true", help="build --preset with random weights (no checkpoint needed)")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
@@ -45,13 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _model_source(args: argparse.Namespace):
-    """-> (model, checkpoint path or None, description of the source)."""
-    checkpoint = args.model
-    if args.checkpoint is not None:
-        log.warning("--checkpoint is deprecated; use --model")
-        if checkpoint is not None and checkpoint != args.checkpoint:
-            raise ValueError("give the checkpoint once: --model (--checkpoint is its deprecated alias)")
-        checkpoint = args.checkpoint
+    """-> (model, checkpoint path or None, description of the source), through the one model door."""
+    from ..runtime import PRESET_PREFIX, resolve_model
+
+    spec = given_model(args)
+    checkpoint = Path(spec) if spec is not None else None
     if checkpoint is not None and (args.random_weights or args.preset):
         raise ValueError("--model exports a checkpoint; --preset/--random-weights build one without weights: give one or the other")
     if checkpoint is None:
@@ -59,17 +55,12 @@ def _model_source(args: argparse.Namespace):
             raise ValueError("give --model PATH, or --preset NAME --random-weights to export an architecture with random weights")
         if not args.preset:
             raise ValueError("--random-weights needs --preset (official, cpu_small, cpu_tiny)")
-        import torch
-
-        from ..model import VDPM
-        from ..model.presets import preset
-
-        torch.manual_seed(args.seed)
-        return VDPM(preset(args.preset)).eval(), None, f"preset {args.preset}, random weights (seed {args.seed})"
-    from ..model.checkpoint import load_model
-
-    model, _ = load_model(checkpoint, allow_untrained_decoder=args.allow_vggt)
-    return model, checkpoint, str(checkpoint)
+        loaded = resolve_model(PRESET_PREFIX + args.preset, "pytorch", "cpu", seed=args.seed)
+        return loaded.model, None, f"preset {args.preset}, random weights (seed {args.seed})"
+    if checkpoint.is_dir():
+        raise ValueError(f"{checkpoint} is a directory: vdpm export takes a checkpoint file (an export is already exported)")
+    loaded = resolve_model(checkpoint, "pytorch", "cpu", args.allow_vggt)
+    return loaded.model, checkpoint, str(checkpoint)
 
 
 def _peak_rss_gib() -> float:

@@ -24,7 +24,7 @@ constants instead of ``C x H x W``.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor

@@ -49,7 +49,9 @@ class ModelSettings:
             raise ModelLoadError(f"{given}: {exc}") from exc
 
 
-def resolve_model(spec: str | Path | None, engine: str = "auto", device: str = "auto", allow_vggt: bool = False) -> LoadedEngine:
+def resolve_model(
+    spec: str | Path | None, engine: str = "auto", device: str = "auto", allow_vggt: bool = False, seed: int = 0
+) -> LoadedEngine:
     """Load the model named by ``spec`` behind the streaming API.
 
     Args:
@@ -58,15 +60,16 @@ def resolve_model(spec: str | Path | None, engine: str = "auto", device: str = "
         engine: auto, pytorch or onnxruntime.
         device: auto, cpu, cuda, cuda:N.
         allow_vggt: accept a plain VGGT checkpoint (its decoder is untrained).
+        seed: the random weights of a preset.
 
     Raises:
         ModelLoadError: anything that stops the model from loading, with the file and what to do.
     """
     text = str(spec) if spec else ""
     if text.startswith(PRESET_PREFIX):
-        return _random_weights(text[len(PRESET_PREFIX) :], device)
+        return _random_weights(text[len(PRESET_PREFIX) :], device, seed)
     if text in PRESETS and not Path(text).exists():
-        return _random_weights(text, device)
+        return _random_weights(text, device, seed)
     notes: list[str] = []
     if not text:
         path = paths.default_model_path()
@@ -99,12 +102,12 @@ def _check_path(path: Path) -> None:
         raise ModelLoadError(f"model {path} is a directory but not a `vdpm export` (it has no {MANIFEST_NAME}){hint}")
 
 
-def _random_weights(name: str, device: str) -> LoadedEngine:
+def _random_weights(name: str, device: str, seed: int = 0) -> LoadedEngine:
     if name not in PRESETS:
         raise ModelLoadError(f"unknown model preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     on = resolve_device(device)
-    torch.manual_seed(0)  # the same random model every time, so benchmarks compare like with like
+    torch.manual_seed(seed)  # the same random model every time, so benchmarks compare like with like
     model = VDPM(preset(name)).eval().to(on)
     note = f"preset {name} has RANDOM weights: its outputs are meaningless (for timing only)"
-    return LoadedEngine(model, "pytorch", on, f"preset {name}: random weights (untrained), PyTorch on {on}", source=PRESET_PREFIX + name,
+    return LoadedEngine(model, "pytorch", on, f"preset {name}: random weights (untrained), seed {seed}, PyTorch on {on}", source=PRESET_PREFIX + name,
                         notes=(note,))  # fmt: skip

@@ -36,11 +36,11 @@ class Sizes:
     compile_backend: str  # "inductor" on the GPU; "eager" in the dry run (traces, generates no code)
 
     @classmethod
-    def gpu(cls) -> "Sizes":
+    def gpu(cls) -> Sizes:
         return cls("cuda", "official", 8, (294, 518), 5, 2, (84, 112), 32, 1500, 2.25, "1000-1019", 10, 10, "cpu_tiny", (84, 112), 8192, "inductor")
 
     @classmethod
-    def dry_run(cls) -> "Sizes":
+    def dry_run(cls) -> Sizes:
         return cls("cpu", "micro", 3, (28, 42), 2, 1, (28, 42), 2, 2, 0.5, "1000", 9, 4, "micro", (28, 42), 256, "eager")
 
 

@@ -25,9 +25,9 @@ def scene_flow_on_moving_pixels(model, seeds: list[int], frames: int, hw: tuple[
     import numpy as np
     import torch
 
-    from ..evaluation.metrics import normalise_unit_mean
-    from ..evaluation.synthetic import DEFAULT_MOTION_THRESHOLD
-    from ..synth import SceneConfig, generate_sequence
+    from ...evaluation.metrics import normalise_unit_mean
+    from ...evaluation.synthetic import DEFAULT_MOTION_THRESHOLD
+    from ...synth import SceneConfig, generate_sequence
 
     errs, base = [], []
     for seed in seeds:
@@ -53,13 +53,13 @@ def scene_flow_on_moving_pixels(model, seeds: list[int], frames: int, hw: tuple[
 def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     import torch
 
-    from ..evaluation.synthetic import parse_seeds
-    from ..model import VDPM, VDPMConfig
-    from ..model.checkpoint import save_checkpoint
-    from ..model.presets import preset
-    from ..synth import SceneConfig
-    from ..train.loss import LossConfig
-    from ..train.trainer import STATE_FILE, TrainConfig, train
+    from ...synth.seeds import parse_seeds
+    from ...model import VDPM, VDPMConfig
+    from ...model.checkpoint import save_checkpoint
+    from ...model.presets import preset
+    from ...synth import SceneConfig
+    from ...train.loss import LossConfig
+    from ...train.trainer import STATE_FILE, TrainConfig, train
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = max(0, cores - 2) if sizes.device.startswith("cuda") else 0
@@ -103,7 +103,7 @@ def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
         out.put(eval=json.loads(eval_json.read_text()))
     else:
         out.put(eval_error=(proc.stderr or proc.stdout)[-2000:])
-    from ..model.checkpoint import load_model
+    from ...model.checkpoint import load_model
 
     model, _ = load_model(model_path, device=sizes.device)
     width = model.config.img_size

@@ -15,7 +15,7 @@ from .config import BUDGETS_S, OUT_FILES, STEPS, TOTAL_S, Sizes
 from .measure import StepWriter
 from .report import write_report
 
-DESCRIPTION = "The prepared GPU run of vdpm_ros (see the vdpm_ros.gpu_check docstring and docs/benchmarks.md)."
+DESCRIPTION = "The prepared GPU run of vdpm_ros (see the vdpm_ros.harness.gpu_check docstring and docs/benchmarks.md)."
 
 
 def _step_function(name: str):
@@ -43,7 +43,7 @@ def run_all(outdir: Path, dry_run: bool, total_s: float, steps: tuple[str, ...] 
             continue
         step_json = work / f"{name}.json"
         step_json.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "vdpm_ros.gpu_check", "--step", name, "--out", str(outdir), "--step-json", str(step_json)]
+        cmd = [sys.executable, "-m", "vdpm_ros.harness.gpu_check", "--step", name, "--out", str(outdir), "--step-json", str(step_json)]
         if dry_run:
             cmd.append("--dry-run")
         t = time.monotonic()
@@ -92,7 +92,7 @@ def _tail(outdir: Path, chars: int = 3000) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vdpm_ros.gpu_check", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m vdpm_ros.harness.gpu_check", description=DESCRIPTION)
     parser.add_argument("--out", type=Path, required=True, help="directory for gpu_check.json/.md/.log and the training files")
     parser.add_argument("--dry-run", action="store_true", help="every step on the CPU at tiny sizes")
     parser.add_argument("--total-s", type=float, default=None, help=f"overall time budget (default {TOTAL_S['gpu']:.0f} s, dry run {TOTAL_S['dry_run']:.0f} s)")

@@ -153,7 +153,7 @@ def step_precision(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
 
     import torch
 
-    from ..export.precision import apply_precision
+    from ...export.precision import apply_precision
 
     dev, S = sizes.device, sizes.frames
     # The reference is true fp32: no TF32 in matmuls or convolutions.
@@ -194,9 +194,9 @@ def step_onnxruntime(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
         return
     import tempfile
 
-    from ..export.onnx_export import export_onnx
-    from ..export.parity import check_window, compare, pytorch_outputs
-    from ..runtime.onnxruntime_engine import OnnxRuntimeEngine
+    from ...export.onnx_export import export_onnx
+    from ...export.parity import check_window, compare, pytorch_outputs
+    from ...runtime.onnxruntime_engine import OnnxRuntimeEngine
 
     provider = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
     model = random_model(sizes.ort_preset, "cpu")

@@ -27,7 +27,7 @@ Steps (budgets in seconds, for a 10-minute lease; see docs/benchmarks.md):
 
 Modules: ``config`` (sizes per mode, budgets, the peak figure), ``measure`` (timing, FLOPs, the step
 JSON), ``workloads`` and ``training`` (the steps), ``report`` (JSON and Markdown), ``runner`` (one
-process per step within the overall budget; ``python -m vdpm_ros.gpu_check``).
+process per step within the overall budget; ``python -m vdpm_ros.harness.gpu_check``).
 """
 
 from .config import OUT_FILES, STEPS, Sizes

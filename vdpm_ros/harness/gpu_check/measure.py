@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+
 
 def preset_config(name: str):
-    from ..model import AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPMConfig
-    from ..model.presets import preset
+    from ...model import AggregatorConfig, CameraHeadConfig, DecoderConfig, PatchEmbedConfig, PointHeadConfig, VDPMConfig
+    from ...model.presets import preset
 
     if name == "micro":  # the test suite's 42-pixel model: exports in seconds
         return VDPMConfig(
@@ -25,7 +26,7 @@ def random_model(name: str, device: str, seed: int = 0):
     """A random-weight model built directly on ``device`` (a full-size one never passes through host memory)."""
     import torch
 
-    from ..model import VDPM
+    from ...model import VDPM
 
     torch.manual_seed(seed)
     with torch.device(device):

@@ -1,7 +1,0 @@
-"""``python -m vdpm_ros.gpu_check``: see the package docstring."""
-
-import sys
-
-from .runner import main
-
-sys.exit(main())

@@ -229,15 +229,20 @@ class ObjectMetrics:
     num_rigid_matched: int
 
 
-def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list,
-                               min_iou: float = 0.5) -> ObjectMetrics:
-    """All four metrics of one window's detections against its ground truth (same frame and units)."""
-    h, w = detections.segmentation.labels.shape
+def evaluate_objects(masks: np.ndarray, velocities: np.ndarray, rotations: np.ndarray,
+                     ground_truth: tuple[GroundTruthObject, ...] | list, min_iou: float = 0.5) -> ObjectMetrics:
+    """All four metrics of one window's predicted objects against its ground truth (same frame and units).
+
+    Args:
+        masks: ``[P, H, W]`` bool pixels of each predicted object in the target frame.
+        velocities: ``[P, 3]`` their velocities; rotations: ``[P, 3, 3]`` their rotations from t_source to t_target.
+        ground_truth: :func:`ground_truth_objects` of the same window.
+    """
+    h, w = np.shape(masks)[1:]
     gt_masks = np.stack([g.mask for g in ground_truth]) if ground_truth else np.zeros((0, h, w), bool)
-    matches = match_objects(detections.masks(), gt_masks, min_iou)
-    objs = detections.objects
-    pred_v = np.array([o.velocity for o in objs]).reshape(-1, 3)
-    pred_r = np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3)
+    matches = match_objects(masks, gt_masks, min_iou)
+    pred_v = np.asarray(velocities, dtype=np.float64).reshape(-1, 3)
+    pred_r = np.asarray(rotations, dtype=np.float64).reshape(-1, 3, 3)
     gt_v = np.array([g.velocity for g in ground_truth]).reshape(-1, 3)
     gt_r = np.array([g.rotation for g in ground_truth]).reshape(-1, 3, 3)
     rigid = np.array([not g.is_deforming for g in ground_truth], dtype=bool)
@@ -252,6 +257,14 @@ def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple
         num_matched=len(matches.pairs),
         num_rigid_matched=rigid_matched,
     )
+
+
+def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list,
+                               min_iou: float = 0.5) -> ObjectMetrics:
+    """All four metrics of one window's detections against its ground truth (same frame and units)."""
+    objs = detections.objects
+    return evaluate_objects(detections.masks(), np.array([o.velocity for o in objs]).reshape(-1, 3),
+                            np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3), ground_truth, min_iou)
 
 
 def combine_object_metrics(metrics: list[ObjectMetrics] | tuple[ObjectMetrics, ...]) -> ObjectMetrics:

@@ -17,6 +17,10 @@ LABELS = {
     "depth_delta_1_25": ("depth delta < 1.25", "higher"),
     "flow_epe_dynamic": ("scene-flow EPE, moving pixels (m per frame)", "lower"),
     "motion_iou": ("motion-mask IoU", "higher"),
+    "object_recall": ("moving objects: recall (mask IoU >= 0.5)", "higher"),
+    "object_precision": ("moving objects: precision", "higher"),
+    "object_velocity_rel_error": ("moving objects: velocity |v - v_gt| / |v_gt|", "lower"),
+    "object_rotation_error_deg": ("moving objects: rotation error, rigid (deg)", "lower"),
 }
 
 

@@ -9,7 +9,9 @@ frame ``target``), in the sequence's world frame (the camera of frame 0, metres)
 - its velocity is the mean over its visible pixels of ``(P_t(t_target) - P_t(t_source)) / span`` (the
   velocity of the visible points' centroid), and its rotation the least-squares rotation (Umeyama,
   SE(3)) of those pixels' exact points from t_source to t_target. For a deforming object that rotation is
-  only a best rigid approximation, so rotation errors are reported over rigid objects only.
+  only a best rigid approximation, so rotation errors are reported over rigid objects only (the generator's
+  metadata says which; a sequence read back from a bag has none, and then the exact motion's rigid-fit
+  residual decides).
 
 Predictions are matched to ground truth by mask overlap in the target frame: one-to-one (Hungarian, on
 IoU), a pair counts when its IoU is at least ``min_iou`` (0.5: then no mask can match two others).
@@ -29,6 +31,10 @@ from ..geometry.alignment import umeyama
 from ..objects.detection import ObjectDetections
 from ..objects.observation import ObjectObservation
 from ..synth import SyntheticSequence
+
+#: Without the generator's metadata, an object whose exact points move with a larger RMS residual about their
+#: best rigid motion counts as deforming (rigid objects: float32 rounding, about 1e-6 m).
+RIGID_RESIDUAL_M = 1e-3
 
 
 def _stamp_ns(seconds: float) -> int:
@@ -116,9 +122,11 @@ def ground_truth_objects(seq: SyntheticSequence, source: int = 0, target: int | 
             continue
         end = seq.pointmaps[target, target][mask].astype(np.float64)
         start = seq.pointmaps[source, target][mask].astype(np.float64)
-        rotation = umeyama(start, end, with_scale=False).rotation
-        out.append(GroundTruthObject(object_id, mask, end.mean(0), (end - start).mean(0) / span, rotation,
-                                     deforming.get(object_id, False)))
+        fit = umeyama(start, end, with_scale=False)
+        is_deforming = deforming.get(object_id)
+        if is_deforming is None:  # a sequence read back from a bag has no object metadata: judge by the exact motion
+            is_deforming = float(np.sqrt(np.mean(np.sum((fit.apply(start) - end) ** 2, -1)))) > RIGID_RESIDUAL_M
+        out.append(GroundTruthObject(object_id, mask, end.mean(0), (end - start).mean(0) / span, fit.rotation, is_deforming))
     return tuple(out)
 
 

@@ -122,10 +122,9 @@ def test_the_object_metrics_of_an_oracle_are_near_perfect(seed):
     s = object_summary(metrics)
     assert s["objects"]["windows"] == 4 and s["objects"]["ground_truth"] >= 4
     assert s["object_recall"] == 1.0 and s["object_precision"] == 1.0, s
-    # Rotations are exact. Velocities are the moving part's: pixels of a spinning object near its axis stay
-    # below the motion threshold, and their centroid is not the whole visible object's (measured: 0.0015,
-    # 0.040 and 0.0003 for these seeds; 0.04 is a slow spinning box of which 77 % of the pixels move).
-    assert s["object_velocity_rel_error"] < 0.05 and s["object_rotation_error_deg"] < 0.01, s
+    # Pixels of a spinning object near its axis stay below the motion threshold; the object's rigid motion
+    # brings them back (without that growing, seed 1003 measured 0.040: a slow spinning box, 77 % of it moving).
+    assert s["object_velocity_rel_error"] < 0.01 and s["object_rotation_error_deg"] < 0.01, s
 
 
 def test_a_model_that_sees_no_motion_finds_no_object():

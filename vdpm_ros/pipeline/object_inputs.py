@@ -29,6 +29,13 @@ def to_publish_frame(output: PipelineOutput) -> tuple[Callable[[np.ndarray], np.
     return (lambda p: np.asarray(p, dtype=np.float64) @ ext[:, :3].T + ext[:, 3]), np.zeros(3)
 
 
+def motion_source_stamp(result: WindowResult) -> int:
+    """The time the objects' motion is measured from: t_0 when the window kept P_{S-1}(t_0), else t_{S-2}."""
+    if result.points_first is not None and result.first_stamp_ns is not None:
+        return int(result.first_stamp_ns)
+    return int(result.stamps_ns[-2])
+
+
 def observation_from_output(
     output: PipelineOutput,
     source_points: np.ndarray | None = None,
@@ -50,11 +57,9 @@ def observation_from_output(
         return None
     if (source_points is None) != (source_stamp_ns is None):
         raise ValueError("source_points and source_stamp_ns go together")
-    if source_points is None and r.points_first is not None and r.first_stamp_ns is not None:
-        source_points, source_stamp_ns = r.points_first, r.first_stamp_ns
     if source_points is None:
-        source_points = r.points - r.scene_flow * np.float32(r.flow_dt_s)
-        source_stamp_ns = r.stamps_ns[-2]
+        source_stamp_ns = motion_source_stamp(r)
+        source_points = r.points_first if source_stamp_ns == r.first_stamp_ns else r.points - r.scene_flow * np.float32(r.flow_dt_s)
     to_frame, camera = to_publish_frame(output)
     usable = (r.cloud_mask if confident_only else r.valid).astype(bool)
     return ObjectObservation(

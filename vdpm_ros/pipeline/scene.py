@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..objects import ObjectDetections, ObjectTracker, StaticMap, StaticMapCloud, TrackedObject, detect_moving_objects
-from .object_inputs import observation_from_output, split_by_motion
+import numpy as np
+
+from ..objects import ObjectDetections, ObjectTracker, Segmentation, StaticMap, StaticMapCloud, TrackedObject, detect_moving_objects
+from .object_inputs import motion_source_stamp, observation_from_output, split_by_motion
 from .objects_config import ObjectsConfig
 
 if TYPE_CHECKING:  # stream.py imports this module: the type alone is needed here
@@ -68,7 +70,14 @@ class SceneStage:
             self.reset()
         self._started = True
         detections, objects = None, ()
-        if cfg.moving_objects:
+        r = output.result
+        if cfg.moving_objects and r.dynamic is not None and not r.dynamic.any():
+            # Nothing moves (a common case, and every window of a motion-blind model): no object, and the
+            # maps need not be brought into the publish frame. The tracks still age by a window.
+            empty = Segmentation(np.zeros(r.dynamic.shape, np.int32), 0, 0, 0)
+            detections = ObjectDetections(int(stamp), motion_source_stamp(r), r.units, empty, (), 0)
+            objects = self.tracker.update(detections)
+        elif cfg.moving_objects:
             observation = observation_from_output(output)
             if observation is not None:
                 detections = detect_moving_objects(observation, self._detection)

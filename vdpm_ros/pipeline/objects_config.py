@@ -33,14 +33,14 @@ class ObjectsConfig:
     def __post_init__(self) -> None:
         check_settings(self)
 
-    def detection(self) -> ObjectDetectionConfig:
+    def detection_config(self) -> ObjectDetectionConfig:
         """The object stage's segmentation and fit settings."""
         segmentation = SegmentationConfig(min_pixels=self.object_min_pixels, split_distance=self.object_split_distance)
         return ObjectDetectionConfig(segmentation=segmentation)
 
-    def tracker(self) -> TrackerConfig:
+    def tracker_config(self) -> TrackerConfig:
         return TrackerConfig(max_missed=self.track_max_missed)
 
-    def map(self) -> StaticMapConfig:
+    def map_config(self) -> StaticMapConfig:
         return StaticMapConfig(voxel_size=self.static_map_voxel_size, max_voxels=self.static_map_max_voxels,
                                publish_period_s=self.static_map_period)  # fmt: skip

@@ -52,9 +52,9 @@ class SceneStage:
 
     def __init__(self, config: ObjectsConfig | None = None) -> None:
         self.config = config or ObjectsConfig()
-        self._detection = self.config.detection()
-        self.tracker = ObjectTracker(self.config.tracker())
-        self.static_map = StaticMap(self.config.map())
+        self._detection = self.config.detection_config()
+        self.tracker = ObjectTracker(self.config.tracker_config())
+        self.static_map = StaticMap(self.config.map_config())
         self._started = False
 
     def reset(self) -> None:

@@ -39,6 +39,9 @@ def test_oracle_on_a_synthetic_bag_has_no_error_and_beats_the_baseline(seq, synt
     assert m["depth_abs_rel"] < 1e-4 and m["depth_delta_1_25"] == 1.0
     assert ev.no_motion["flow_epe_dynamic"] > 0.01 and m["flow_epe_dynamic"] < 1e-4
     assert m["motion_iou"] > 0.99
+    # The moving objects the node publishes, against the generator's (window of 4: from its first frame).
+    assert m["object_recall"] == 1.0 and m["object_precision"] == 1.0 and m["objects_ground_truth"] >= 7
+    assert m["object_velocity_rel_error"] < 0.05 and m["object_rotation_error_deg"] < 0.01
     p = ev.protocol
     assert p is not None and p["tracking_epe_dynamic"] < 1e-4 < p["no_motion"]["tracking_epe_dynamic"]
     assert p["motion_mask_iou"] > 0.99 and p["ate"] < 1e-4
@@ -207,8 +210,9 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
             writer.write(o)
 
         evaluate_bag(model, synth_bag, config, BagEvalOptions(protocol_frames=0), progress=False, on_output=keep, pipeline=pipe)
-    counts, clouds, paths, flows = {}, [], [], []
+    counts, clouds, paths, flows, objects = {}, [], [], [], []
     with AnyReader([tmp_path / "out"]) as reader:
+        types = {c.topic: c.msgtype for c in reader.connections}
         for conn, _, raw in reader.messages():
             counts[conn.topic] = counts.get(conn.topic, 0) + 1
             if conn.topic == "/vdpm/points":
@@ -217,11 +221,21 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
                 paths.append(reader.deserialize(raw, conn.msgtype))
             if conn.topic == "/vdpm/scene_flow_stamped":
                 flows.append(reader.deserialize(raw, conn.msgtype))
-    # Every topic the node publishes by default (its channel table), each once per window, plus the input image.
-    node_topics = {"/" + c.topic.lstrip("/") for c in OutputConfig().channels()}
-    assert node_topics == {"/vdpm/points", "/vdpm/scene_flow", "/vdpm/scene_flow_stamped", "/vdpm/motion_mask", "/vdpm/optical_flow",
-                           "/vdpm/depth", "/vdpm/camera_info", "/vdpm/camera_pose", "/vdpm/odometry", "/vdpm/path", "/tf"}  # fmt: skip
-    assert counts == {t: 7 for t in node_topics | {"/camera/image_raw"}}
+            if conn.topic == "/vdpm/moving_objects":
+                objects.append(reader.deserialize(raw, conn.msgtype))
+    # Every topic the node publishes by default (its channel table), with its type, plus the input image.
+    channels = OutputConfig().channels()
+    node_topics = {"/" + c.topic.lstrip("/") for c in channels}
+    assert node_topics == {"/vdpm/points", "/vdpm/static_points", "/vdpm/dynamic_points", "/vdpm/scene_flow", "/vdpm/scene_flow_stamped",
+                           "/vdpm/motion_mask", "/vdpm/optical_flow", "/vdpm/depth", "/vdpm/camera_info", "/vdpm/camera_pose",
+                           "/vdpm/odometry", "/vdpm/path", "/vdpm/moving_objects", "/vdpm/moving_objects/markers",
+                           "/vdpm/static_map", "/tf"}  # fmt: skip
+    assert {t: m for t, m in types.items() if t != "/camera/image_raw"} == {"/" + c.topic: c.msgtype for c in channels if c.key != "tf"} | {"/tf": "tf2_msgs/msg/TFMessage"}
+    # Once per window; the static map at its low rate (1 s of message time: the windows span 0.6 s).
+    maps = sum(o.scene.static_map is not None for o in outputs)
+    assert maps == 1 and counts.pop("/vdpm/static_map") == maps
+    assert counts == {t: 7 for t in (node_topics - {"/vdpm/static_map"}) | {"/camera/image_raw"}}
+    assert [[o.id for o in m.objects] for m in objects] == [[t.track_id for t in o.scene.objects] for o in outputs]
     m = clouds[-1]
     cloud = unpack_cloud(CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in m.fields), m.point_step), m.data, m.height, m.width)
     expected = published_arrays(outputs[-1]).cloud

@@ -55,9 +55,10 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
     from ros_node_helpers import ros_header as _header
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from tf2_msgs.msg import TFMessage
+    from visualization_msgs.msg import MarkerArray
 
     from vdpm_ros.messages.image import ImagePayload, encode_image
-    from vdpm_ros.msg import SceneFlow, Window
+    from vdpm_ros.msg import MovingObjectArray, SceneFlow, Window
     from vdpm_ros.ros import conversions as conv
 
     env, model_path = node_env
@@ -72,7 +73,9 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         "/vdpm/points": PointCloud2, "/vdpm/scene_flow": PointCloud2, "/vdpm/scene_flow_stamped": SceneFlow,
         "/vdpm/motion_mask": Image, "/vdpm/depth": Image, "/vdpm/optical_flow": Image, "/vdpm/camera_pose": PoseStamped,
         "/vdpm/odometry": Odometry, "/vdpm/path": PathMsg, "/vdpm/camera_info": CameraInfo, "/tf": TFMessage,
-        "/diagnostics": DiagnosticArray, "/vdpm/window": Window,
+        "/diagnostics": DiagnosticArray, "/vdpm/window": Window, "/vdpm/static_points": PointCloud2,
+        "/vdpm/dynamic_points": PointCloud2, "/vdpm/moving_objects": MovingObjectArray, "/vdpm/moving_objects/markers": MarkerArray,
+        "/vdpm/static_map": PointCloud2,
     }  # fmt: skip
     received: dict[str, list] = {t: [] for t in topics}
     context = rclpy.Context()
@@ -152,11 +155,28 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
             continue
         assert received[topic], topic
         for msg in received[topic]:
-            assert conv.stamp_to_ns(msg.header.stamp) in window_stamps, topic  # stamped with the source frame
+            header = msg.markers[0].header if topic.endswith("/markers") else msg.header  # a MarkerArray has no header
+            assert conv.stamp_to_ns(header.stamp) in window_stamps, topic  # stamped with the source frame
 
     pts = received["/vdpm/points"][-1]
     assert pts.header.frame_id == "vdpm_odom" and pts.height == 1 and 0 < pts.width <= OUT_H * OUT_W
     assert [f.name for f in pts.fields] == ["x", "y", "z", "rgb", "confidence"]
+
+    # The static and dynamic clouds split /vdpm/points by the motion mask: same frame, stamp and fields.
+    for static, dynamic in zip(received["/vdpm/static_points"], received["/vdpm/dynamic_points"]):
+        full = next(m for m in received["/vdpm/points"] if m.header.stamp == static.header.stamp)
+        assert dynamic.header.stamp == static.header.stamp and static.header.frame_id == dynamic.header.frame_id == "vdpm_odom"
+        assert static.width + dynamic.width == full.width and [f.name for f in static.fields] == [f.name for f in full.fields]
+    # Moving objects and markers come every window (an empty list says nothing moves: this random model sees no motion);
+    # their values are checked with an oracle model in test_node_scene_e2e.py.
+    assert len(received["/vdpm/moving_objects"]) >= expected_windows
+    objects = received["/vdpm/moving_objects"][-1]
+    assert objects.header.frame_id == "vdpm_odom" and not objects.metric
+    markers = received["/vdpm/moving_objects/markers"][-1].markers
+    assert markers[0].action == 3 and len(markers) == 1 + 3 * len(objects.objects)  # DELETEALL first
+    static_map = received["/vdpm/static_map"][0]  # published with the first window, then at 1 Hz of message time
+    assert static_map.header.frame_id == "vdpm_odom" and static_map.is_dense and static_map.width > 0
+    assert [f.name for f in static_map.fields] == ["x", "y", "z", "rgb"]
 
     flow = received["/vdpm/scene_flow"][-1]
     # Organised, on the default output grid: the camera image at the scale the 42-wide network sees it.

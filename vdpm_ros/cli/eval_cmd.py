@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bag is not None:
         return run_bag(args)
+    from ..evaluation.pipeline_objects import OBJECT_METRICS
     from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic
     from ..synth.seeds import parse_seeds
 
@@ -61,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'metric':22s} {'model':>10s} {'no-motion':>10s}")
     for key in METRICS:
         print(f"{key:22s} {result[key]:10.4f} {result['no_motion'][key]:10.4f}")
+    if "objects" in result:
+        o = result["objects"]
+        print(f"moving objects of the node's pipeline (default settings), {o['windows']} windows, "
+              f"{o.get('ground_truth', 0)} ground-truth objects:")
+        for key in OBJECT_METRICS:
+            print(f"  {key:26s} {result[key]:10.4f}")
     print(f"wrote {args.json}")
     return 0
 
@@ -117,11 +124,11 @@ def evaluate_and_report(model, model_name: str, bag: Path, params, options, json
     from ..pipeline import OfflinePipeline
 
     if output_bag is not None:
-        pipe = OfflinePipeline(model, params.pipeline)  # its trajectory is the bag's /vdpm/path, as the node's is
+        pipe = OfflinePipeline(model, params.pipeline, params.objects)  # its trajectory is the bag's /vdpm/path, as the node's is
         with OutputBagWriter(output_bag, config=params.outputs, trajectory=pipe.trajectory) as writer:
             ev = evaluate_bag(model, bag, params.pipeline, options, model_name, on_output=writer.write, pipeline=pipe)
     else:
-        ev = evaluate_bag(model, bag, params.pipeline, options, model_name)
+        ev = evaluate_bag(model, bag, params.pipeline, options, model_name, objects=params.objects)
     write_outputs(ev, json_path, report_dir)
     if output_bag is not None:
         print(f"wrote {output_bag} (MCAP: open in Foxglove, or vdpm play / ros2 bag play it into RViz)")

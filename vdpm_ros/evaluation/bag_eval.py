@@ -8,8 +8,10 @@ ground truth the bag has:
   Sim(3) alignment (evo's conventions, nearest stamp within ``max_time_diff_s``);
 - depth images: Abs Rel and delta < 1.25 of each window's latest depth map (median-scaled per frame);
 - a ``vdpm synth`` bag (exact 4D ground truth): also scene-flow end-point error and motion-mask IoU of the
-  latest frame against a no-motion baseline, and the synthetic protocol of ``vdpm eval --synthetic`` on
-  the bag's first frames (when the bag is at the network resolution).
+  latest frame against a no-motion baseline, the moving objects the node publishes against the generator's
+  (``object_recall``, ``object_precision``, ``object_velocity_rel_error``, ``object_rotation_error_deg``,
+  pooled over the windows; see :mod:`.pipeline_objects`), and the synthetic protocol of
+  ``vdpm eval --synthetic`` on the bag's first frames (when the bag is at the network resolution).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import numpy as np
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
 from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
 from ..geometry import moving
-from ..pipeline import Frame, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
+from ..pipeline import Frame, ObjectsConfig, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
 from ..preprocessing import sample_nearest, scaled_grid
 from ..synth.resample import to_network_grid
 from .metrics import depth_metrics, end_point_error
+from .objects import ObjectMetrics
+from .pipeline_objects import OBJECT_METRICS, object_summary, window_object_metrics
 from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
 
@@ -68,6 +72,7 @@ class WindowRecord:
     flow_epe_dynamic_no_motion: float = float("nan")
     motion_intersection: int = 0
     motion_union: int = 0
+    objects: ObjectMetrics | None = None
 
 
 @dataclass
@@ -263,11 +268,13 @@ def evaluate_bag(
     progress: bool = True,
     on_output: Callable[[PipelineOutput], None] | None = None,
     pipeline: OfflinePipeline | None = None,
+    objects: ObjectsConfig | None = None,
 ) -> BagEvaluation:
     """Run the pipeline over every image of the bag and measure it against the bag's ground truth.
 
     ``pipeline``: an OfflinePipeline of ``model`` and ``config`` made by the caller (to read its trajectory
-    while the bag runs, as the output bag's path does); default: a new one.
+    while the bag runs, as the output bag's path does); default: a new one, with ``objects`` (the moving
+    objects and static map settings; the node's defaults unless given).
     """
     from tqdm import tqdm
 
@@ -288,7 +295,7 @@ def evaluate_bag(
     # Snapshots spread over the windows expected if no frame is rate-limited (widely spaced stamps).
     expected = max(1, expected_windows((i * 10**12 for i in range(total_images)), config))
     keep = set(np.linspace(0, expected - 1, max(1, options.snapshots)).round().astype(int).tolist())
-    pipe = pipeline or OfflinePipeline(model, config)
+    pipe = pipeline or OfflinePipeline(model, config, objects)
     records: list[WindowRecord] = []
     snapshots: list[Snapshot] = []
     depth_matcher = DepthMatcher()
@@ -322,6 +329,7 @@ def evaluate_bag(
                     out, seq, window, config.motion_threshold
                 )
                 rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
+                rec.objects = window_object_metrics(out, seq, window, config.motion_threshold)
         else:
             depth_matcher.add_prediction(rec, r.depth, r.valid)
         if gt_depth is not None:
@@ -376,6 +384,12 @@ def summarise(
         value = _nanmean([getattr(r, key) for r in records])
         if np.isfinite(value):
             metrics[key] = value
+    scored = [r.objects for r in records if r.objects is not None]
+    if scored:  # pooled over the windows: recall and precision from the summed counts
+        summary = object_summary(scored)
+        metrics.update({k: summary[k] for k in OBJECT_METRICS})
+        metrics["objects_ground_truth"] = float(summary["objects"]["ground_truth"])
+        metrics["objects_matched"] = float(summary["objects"]["matched"])
     no_motion = {}
     if "flow_epe_dynamic" in metrics:
         no_motion = {"flow_epe_dynamic": _nanmean([r.flow_epe_dynamic_no_motion for r in records]), "motion_iou": 0.0}

@@ -9,7 +9,9 @@ frame ``target``), in the sequence's world frame (the camera of frame 0, metres)
 - its velocity is the mean over its visible pixels of ``(P_t(t_target) - P_t(t_source)) / span`` (the
   velocity of the visible points' centroid), and its rotation the least-squares rotation (Umeyama,
   SE(3)) of those pixels' exact points from t_source to t_target. For a deforming object that rotation is
-  only a best rigid approximation, so rotation errors are reported over rigid objects only.
+  only a best rigid approximation, so rotation errors are reported over rigid objects only (the generator's
+  metadata says which; a sequence read back from a bag has none, and then the exact motion's rigid-fit
+  residual decides).
 
 Predictions are matched to ground truth by mask overlap in the target frame: one-to-one (Hungarian, on
 IoU), a pair counts when its IoU is at least ``min_iou`` (0.5: then no mask can match two others).
@@ -29,6 +31,10 @@ from ..geometry.alignment import umeyama
 from ..objects.detection import ObjectDetections
 from ..objects.observation import ObjectObservation
 from ..synth import SyntheticSequence
+
+#: Without the generator's metadata, an object whose exact points move with a larger RMS residual about their
+#: best rigid motion counts as deforming (rigid objects: float32 rounding, about 1e-6 m).
+RIGID_RESIDUAL_M = 1e-3
 
 
 def _stamp_ns(seconds: float) -> int:
@@ -116,9 +122,11 @@ def ground_truth_objects(seq: SyntheticSequence, source: int = 0, target: int | 
             continue
         end = seq.pointmaps[target, target][mask].astype(np.float64)
         start = seq.pointmaps[source, target][mask].astype(np.float64)
-        rotation = umeyama(start, end, with_scale=False).rotation
-        out.append(GroundTruthObject(object_id, mask, end.mean(0), (end - start).mean(0) / span, rotation,
-                                     deforming.get(object_id, False)))
+        fit = umeyama(start, end, with_scale=False)
+        is_deforming = deforming.get(object_id)
+        if is_deforming is None:  # a sequence read back from a bag has no object metadata: judge by the exact motion
+            is_deforming = float(np.sqrt(np.mean(np.sum((fit.apply(start) - end) ** 2, -1)))) > RIGID_RESIDUAL_M
+        out.append(GroundTruthObject(object_id, mask, end.mean(0), (end - start).mean(0) / span, fit.rotation, is_deforming))
     return tuple(out)
 
 
@@ -229,15 +237,20 @@ class ObjectMetrics:
     num_rigid_matched: int
 
 
-def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list,
-                               min_iou: float = 0.5) -> ObjectMetrics:
-    """All four metrics of one window's detections against its ground truth (same frame and units)."""
-    h, w = detections.segmentation.labels.shape
+def evaluate_objects(masks: np.ndarray, velocities: np.ndarray, rotations: np.ndarray,
+                     ground_truth: tuple[GroundTruthObject, ...] | list, min_iou: float = 0.5) -> ObjectMetrics:
+    """All four metrics of one window's predicted objects against its ground truth (same frame and units).
+
+    Args:
+        masks: ``[P, H, W]`` bool pixels of each predicted object in the target frame.
+        velocities: ``[P, 3]`` their velocities; rotations: ``[P, 3, 3]`` their rotations from t_source to t_target.
+        ground_truth: :func:`ground_truth_objects` of the same window.
+    """
+    h, w = np.shape(masks)[1:]
     gt_masks = np.stack([g.mask for g in ground_truth]) if ground_truth else np.zeros((0, h, w), bool)
-    matches = match_objects(detections.masks(), gt_masks, min_iou)
-    objs = detections.objects
-    pred_v = np.array([o.velocity for o in objs]).reshape(-1, 3)
-    pred_r = np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3)
+    matches = match_objects(masks, gt_masks, min_iou)
+    pred_v = np.asarray(velocities, dtype=np.float64).reshape(-1, 3)
+    pred_r = np.asarray(rotations, dtype=np.float64).reshape(-1, 3, 3)
     gt_v = np.array([g.velocity for g in ground_truth]).reshape(-1, 3)
     gt_r = np.array([g.rotation for g in ground_truth]).reshape(-1, 3, 3)
     rigid = np.array([not g.is_deforming for g in ground_truth], dtype=bool)
@@ -252,6 +265,14 @@ def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple
         num_matched=len(matches.pairs),
         num_rigid_matched=rigid_matched,
     )
+
+
+def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list,
+                               min_iou: float = 0.5) -> ObjectMetrics:
+    """All four metrics of one window's detections against its ground truth (same frame and units)."""
+    objs = detections.objects
+    return evaluate_objects(detections.masks(), np.array([o.velocity for o in objs]).reshape(-1, 3),
+                            np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3), ground_truth, min_iou)
 
 
 def combine_object_metrics(metrics: list[ObjectMetrics] | tuple[ObjectMetrics, ...]) -> ObjectMetrics:

@@ -19,6 +19,10 @@ LABELS = {
     "depth_delta_1_25": ("depth delta < 1.25 (fraction of pixels)", "higher"),
     "flow_epe_dynamic": ("scene-flow EPE on moving pixels (m, over the last frame step)", "lower"),
     "motion_iou": ("motion-mask IoU (pooled over windows)", "higher"),
+    "object_recall": ("moving objects: recall (mask IoU >= 0.5)", "higher"),
+    "object_precision": ("moving objects: precision", "higher"),
+    "object_velocity_rel_error": ("moving objects: velocity |v - v_gt| / |v_gt| (unitless)", "lower"),
+    "object_rotation_error_deg": ("moving objects: rotation error, rigid (deg)", "lower"),
 }
 PROTOCOL_NOTE = (
     "The synthetic protocol scores the model alone, as `vdpm eval --synthetic` does: one window of the bag's first "

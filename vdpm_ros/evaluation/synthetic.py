@@ -1,6 +1,10 @@
 """Evaluation on held-out generated sequences with exact 4D ground truth (the paper's protocols).
 
 Held-out seeds are below ``TRAIN_SEED_OFFSET`` (documented set: 1000-1999); training never uses them.
+
+Besides the paper's protocols on the raw model, :func:`evaluate_synthetic` runs the node's pipeline with its
+default settings over each sequence and scores the moving objects it publishes (``object_*`` keys, see
+:mod:`vdpm_ros.evaluation.pipeline_objects`).
 """
 
 from __future__ import annotations
@@ -16,17 +20,26 @@ from ..model import VDPM
 from ..preprocessing import resized_size
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
 from .metrics import absolute_trajectory_error, depth_metrics, end_point_error, mask_iou, normalise_unit_mean
+from .pipeline_objects import object_summary, sequence_object_metrics
 
 METRICS = ("epe_margin2", "epe_margin8", "tracking_epe", "tracking_epe_dynamic", "depth_abs_rel", "depth_delta_1_25", "ate", "motion_mask_iou")
 
 
 @dataclass(frozen=True)
 class SyntheticEvalConfig:
+    """Attributes:
+        frames, height, width: the generated sequences (one window of ``frames`` for the paper's protocols).
+        margins: frame gaps of the 2-view EPE.
+        motion_threshold: of the motion-mask protocol.
+        objects: also run the node's pipeline (default settings) and score its moving objects.
+    """
+
     frames: int = 10
     height: int = 168
     width: int = 224
     margins: tuple[int, ...] = (2, 8)
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
+    objects: bool = True
 
     def __post_init__(self) -> None:
         if max(self.margins) >= self.frames:
@@ -151,7 +164,12 @@ def evaluate_synthetic(model: VDPM, seeds: list[int], cfg: SyntheticEvalConfig, 
     """Mean of every metric over the sequences (NaN-safe), in the JSON layout of ``vdpm eval``."""
     from tqdm import tqdm
 
-    per_seq = [evaluate_sequence(model, s, cfg, device) for s in tqdm(seeds, desc="eval", disable=not progress)]
+    per_seq, object_windows = [], []
+    for seed in tqdm(seeds, desc="eval", disable=not progress):
+        seq = generate_sequence(seed, SceneConfig(height=cfg.height, width=cfg.width, frames=cfg.frames))
+        per_seq.append(evaluate_sequence_data(model, seq, cfg, device))
+        if cfg.objects:
+            object_windows += sequence_object_metrics(model, seq)
 
     def mean(kind: str) -> dict[str, float]:
         # A sequence without moving pixels has no dynamic tracking error (NaN): it is skipped, not counted as 0.
@@ -161,4 +179,7 @@ def evaluate_synthetic(model: VDPM, seeds: list[int], cfg: SyntheticEvalConfig, 
             out[key] = float(np.mean(values)) if values else float("nan")
         return out
 
-    return {**mean("model"), "no_motion": mean("no_motion"), "seeds": seeds, "frames": cfg.frames, "size": [cfg.height, cfg.width]}
+    result = {**mean("model"), "no_motion": mean("no_motion"), "seeds": seeds, "frames": cfg.frames, "size": [cfg.height, cfg.width]}
+    if cfg.objects:
+        result.update(object_summary(object_windows))
+    return result

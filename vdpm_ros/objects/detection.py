@@ -1,6 +1,12 @@
 """One window's moving objects: segmentation, then per object its rigid motion, velocity, box and quality.
 
 Everything is in the observation's publish frame F and units (see :mod:`.observation`).
+
+The motion mask leaves out the slow parts of a moving object (the pixels near a spinning object's axis
+move less than the threshold). Once an object's rigid motion is fitted on its moving pixels, the
+pixels inside the object's outline that this motion explains join it (:func:`grow_object`): a still
+background point is not explained by it (the motion would move it), a slow point of the object is. So
+the box, centroid and velocity describe more of the visible object than its fast part.
 """
 
 from __future__ import annotations
@@ -9,11 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import Delaunay
 
 from ._checks import check_float
 from .observation import ObjectObservation
 from .rigid_motion import RigidFitConfig, RigidMotion, fit_rigid_motion
-from .segmentation import Segmentation, SegmentationConfig, segment_moving_pixels
+from .segmentation import Segmentation, SegmentationConfig, segment_moving_pixels, spatial_components
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,17 @@ class ObjectDetectionConfig:
         fit: the rigid-motion fit of each object.
         box_percentile: the axis-aligned box spans this percentile to 100 minus it of the object's
             points on each axis (0 = the full extent; e.g. 1 ignores a few stray border pixels).
+        grow_agreement: a pixel outside the motion mask, inside the convex hull of an object's pixels and
+            connected to them (in the image and in 3D, by the segmentation's rule) joins the object when
+            its rigid motion predicts the pixel's observed
+            position within this fraction of the object's median displacement; 0 = no growing. An object
+            whose fit residual is not below that tolerance does not grow (its motion explains nothing).
     """
 
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     fit: RigidFitConfig = field(default_factory=RigidFitConfig)
     box_percentile: float = 0.0
+    grow_agreement: float = 0.5
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -38,6 +51,7 @@ class ObjectDetectionConfig:
         object.__setattr__(self, "box_percentile", check_float(owner, "box_percentile", self.box_percentile, 0.0))
         if self.box_percentile >= 50.0:
             raise ValueError(f"{owner}.box_percentile must be < 50, got {self.box_percentile}")
+        object.__setattr__(self, "grow_agreement", check_float(owner, "grow_agreement", self.grow_agreement, 0.0, maximum=1.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,12 +134,13 @@ class ObjectDetections:
 
 
 def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation, config: ObjectDetectionConfig,
-                    window: tuple[slice, slice] | None = None) -> DetectedObject | None:
+                    window: tuple[slice, slice] | None = None, motion: RigidMotion | None = None) -> DetectedObject | None:  # fmt: skip
     """The :class:`DetectedObject` of the pixels ``mask``, or None when its motion cannot be fitted.
 
     Args:
         mask: ``[H, W]`` bool pixels of the object, or only the part of them inside ``window``.
         window: the image rows and columns ``mask`` covers (the whole image by default).
+        motion: the object's rigid motion, if already fitted (on a part of ``mask``); else fitted here.
     """
     window = window or (slice(None), slice(None))
     target = np.asarray(observation.points[window][mask], dtype=np.float64)
@@ -133,7 +148,7 @@ def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation
     if len(end) == 0:
         return None
     source = np.asarray(observation.source_points[window][mask], dtype=np.float64)
-    motion = fit_rigid_motion(source, target, config.fit)
+    motion = motion or fit_rigid_motion(source, target, config.fit)
     if motion is None:
         return None
     span = observation.span_s
@@ -158,17 +173,70 @@ def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation
     )
 
 
+def _inside_hull(mask: np.ndarray) -> np.ndarray:
+    """``[h, w]`` bool: the pixels inside the convex hull of the pixel centres of ``mask`` (its outline included)."""
+    v, u = np.nonzero(mask)
+    points = np.stack([u, v], axis=-1).astype(np.float64)
+    if len(points) < 3 or np.linalg.matrix_rank(points - points.mean(0)) < 2:
+        return mask.copy()  # a line of pixels: no area to fill
+    hull = Delaunay(points)
+    gv, gu = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    return (hull.find_simplex(np.stack([gu.ravel(), gv.ravel()], -1).astype(np.float64), tol=1e-9) >= 0).reshape(mask.shape)
+
+
+def grow_object(label: int, labels: np.ndarray, observation: ObjectObservation, motion: RigidMotion,
+                config: ObjectDetectionConfig, window: tuple[slice, slice]) -> np.ndarray:  # fmt: skip
+    """The object ``label`` with the unlabelled pixels its rigid motion explains (see the module docstring).
+
+    A candidate must lie inside the convex hull of the object's pixels in the image: near a motion's axis
+    a still point is explained as well as a slow one, and the hull keeps the floor under a rolling ball,
+    or a wall around a spinning plate, from joining.
+
+    Returns:
+        ``[h, w]`` bool the grown object's pixels inside ``window``.
+    """
+    obj = labels[window] == label
+    end = np.asarray(observation.points[window], dtype=np.float64)
+    src = np.asarray(observation.source_points[window], dtype=np.float64)
+    finite = np.isfinite(end).all(-1) & np.isfinite(src).all(-1)
+    moved = np.linalg.norm(end[obj & finite] - src[obj & finite], axis=-1)
+    tolerance = config.grow_agreement * float(np.median(moved)) if moved.size else 0.0
+    if not tolerance > motion.rms_residual:
+        return obj
+    pool = (labels[window] == 0) & observation.usable[window] & finite & _inside_hull(obj)
+    error = np.full(obj.shape, np.inf)
+    error[pool] = np.linalg.norm(motion.apply(src[pool]) - end[pool], axis=-1)
+    candidates = pool & (error <= tolerance)
+    if not candidates.any():
+        return obj
+    seg = config.segmentation
+    component, _ = spatial_components(obj & finite | candidates, end, observation.camera_position, seg.split_distance, seg.connectivity)
+    touching = np.unique(component[obj & finite])
+    return obj | (candidates & np.isin(component, touching[touching >= 0]))
+
+
 def detect_moving_objects(observation: ObjectObservation, config: ObjectDetectionConfig = ObjectDetectionConfig()) -> ObjectDetections:
-    """Segment the observation's moving pixels into objects and describe each one."""
+    """Segment the observation's moving pixels into objects, grow each by its rigid motion, and describe it."""
     seg = segment_moving_pixels(observation.dynamic, observation.points, observation.usable, observation.camera_position,
                                 config.segmentation)
     objects = []
+    labels = seg.labels.copy()
     for label, window in enumerate(ndimage.find_objects(seg.labels), start=1):
         if window is None:
             continue
         obj = describe_object(label, seg.labels[window] == label, observation, config, window)
-        if obj is not None:
-            objects.append(obj)
+        if obj is None:
+            continue
+        if config.grow_agreement > 0:
+            mask = grow_object(label, labels, observation, obj.motion, config, window)
+            if mask.sum() > (labels[window] == label).sum():
+                grown = describe_object(label, mask, observation, config, window, motion=obj.motion)
+                if grown is not None:
+                    labels[window][mask] = label
+                    obj = grown
+        objects.append(obj)
+    if config.grow_agreement > 0:
+        seg = Segmentation(labels, seg.num_objects, seg.num_regions, seg.dropped_pixels)
     return ObjectDetections(
         stamp_ns=int(observation.stamp_ns),
         source_stamp_ns=int(observation.source_stamp_ns),

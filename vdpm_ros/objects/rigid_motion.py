@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.alignment import umeyama
+from ..geometry.rotation import mat_to_quat
 from ._checks import check_float, check_int
 
 
@@ -69,10 +70,7 @@ class RigidMotion:
     @property
     def quaternion_xyzw(self) -> np.ndarray:
         """``[4]`` float64 the rotation as a unit quaternion, scalar last (geometry_msgs order), w >= 0."""
-        from scipy.spatial.transform import Rotation
-
-        q = Rotation.from_matrix(self.rotation).as_quat()
-        return q if q[3] >= 0 else -q
+        return mat_to_quat(self.rotation)
 
 
 def fit_rigid_motion(source: np.ndarray, target: np.ndarray, config: RigidFitConfig = RigidFitConfig()) -> RigidMotion | None:

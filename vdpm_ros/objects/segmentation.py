@@ -102,6 +102,51 @@ def _shifted(a: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
     return a[rows_a, cols_a], a[rows_b, cols_b]
 
 
+def spatial_components(mask: np.ndarray, points: np.ndarray, camera_position: np.ndarray, split_distance: float,
+                       connectivity: int = 8) -> tuple[np.ndarray, int]:  # fmt: skip
+    """Connected components of the pixels ``mask`` where neighbours count only when their 3D points are close.
+
+    Two neighbouring pixels (4- or 8-connectivity) are linked when their points are closer than
+    ``split_distance`` times the smaller of their distances from the camera.
+
+    Args:
+        mask: ``[H, W]`` bool pixels that take part (their points must be finite).
+        points: ``[H, W, 3]`` the pixels' points (any frame and units); camera_position: ``[3]`` in that frame.
+
+    Returns:
+        ``(component [H, W] int64, count)``: -1 outside ``mask``, else the component 0..count-1 (in no order).
+    """
+    h, w = mask.shape
+    component = np.full((h, w), -1, dtype=np.int64)
+    n = int(mask.sum())
+    if n == 0:
+        return component, 0
+    # Work on the bounding box of the mask: moving objects usually cover a small part of the image.
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    sub = mask[box]
+    node = np.full(sub.shape, -1, dtype=np.int64)
+    node[sub] = np.arange(n)
+    pts = np.where(sub[..., None], points[box], 0.0).astype(np.float64)
+    offset = pts - np.asarray(camera_position, dtype=np.float64)
+    ranges = np.sqrt(np.einsum("...i,...i->...", offset, offset))
+    pairs_i, pairs_j = [], []
+    for dy, dx in _neighbour_offsets(connectivity):
+        (na, nb), (pa, pb), (ra, rb) = _shifted(node, dy, dx), _shifted(pts, dy, dx), _shifted(ranges, dy, dx)
+        both = (na >= 0) & (nb >= 0)
+        step = pa[both] - pb[both]
+        close = np.einsum("...i,...i->...", step, step) <= (split_distance * np.minimum(ra[both], rb[both])) ** 2
+        pairs_i.append(na[both][close])
+        pairs_j.append(nb[both][close])
+    i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
+    graph = coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    sub_component = np.full(sub.shape, -1, dtype=np.int64)
+    sub_component[sub] = labels
+    component[box] = sub_component
+    return component, int(count)
+
+
 def segment_moving_pixels(
     dynamic: np.ndarray,
     points: np.ndarray,
@@ -132,39 +177,18 @@ def segment_moving_pixels(
     mask = big[regions]
 
     labels = np.zeros((h, w), dtype=np.int32)
-    n = int(mask.sum())
-    if n == 0:
+    component, count = spatial_components(mask, points, camera_position, config.split_distance, config.connectivity)
+    if count == 0:
         return Segmentation(labels, 0, int(num_regions), total)
-    # Work on the bounding box of what is left: moving objects usually cover a small part of the image.
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    sub = mask[box]
-    node = np.full(sub.shape, -1, dtype=np.int64)
-    node[sub] = np.arange(n)
-    pts = np.where(sub[..., None], points[box], 0.0).astype(np.float64)
-    offset = pts - np.asarray(camera_position, dtype=np.float64)
-    ranges = np.sqrt(np.einsum("...i,...i->...", offset, offset))
-    pairs_i, pairs_j = [], []
-    for dy, dx in _neighbour_offsets(config.connectivity):
-        (na, nb), (pa, pb), (ra, rb) = _shifted(node, dy, dx), _shifted(pts, dy, dx), _shifted(ranges, dy, dx)
-        both = (na >= 0) & (nb >= 0)
-        step = pa[both] - pb[both]
-        close = np.einsum("...i,...i->...", step, step) <= (config.split_distance * np.minimum(ra[both], rb[both])) ** 2
-        pairs_i.append(na[both][close])
-        pairs_j.append(nb[both][close])
-    i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
-    graph = coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    counts = np.bincount(component)
+    flat = component[mask]  # raster order
+    counts = np.bincount(flat, minlength=count)
     # Largest first; ties broken by the first pixel in raster order so the numbering is reproducible.
-    first = np.full(counts.size, n, dtype=np.int64)
-    np.minimum.at(first, component, np.arange(n))
+    first = np.full(count, flat.size, dtype=np.int64)
+    np.minimum.at(first, flat, np.arange(flat.size))
     order = np.lexsort((first, -counts))
     order = order[counts[order] >= floor][: config.max_objects]
-    new_label = np.zeros(counts.size, dtype=np.int32)
+    new_label = np.zeros(count, dtype=np.int32)
     new_label[order] = np.arange(1, order.size + 1, dtype=np.int32)
-    sub_labels = np.zeros(sub.shape, dtype=np.int32)
-    sub_labels[sub] = new_label[component]
-    labels[box] = sub_labels
+    labels[mask] = new_label[flat]
     kept = int((labels > 0).sum())
     return Segmentation(labels, int(order.size), int(num_regions), total - kept)

@@ -147,14 +147,17 @@ class StaticMap:
         points, colours = points[ok], colours[ok]
         if keys.size == 0:
             return 0
-        uk, inv = np.unique(keys, return_inverse=True)
+        # Group the points by voxel with one stable sort: each group's sums by reduceat, its latest point last.
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        ends = np.r_[starts[1:], sorted_keys.size]
+        uk = sorted_keys[starts]
         n = uk.size
-        sums = np.stack([np.bincount(inv, weights=points[:, a], minlength=n) for a in range(3)], axis=1)
-        rgb_sums = np.stack([np.bincount(inv, weights=colours[:, a], minlength=n) for a in range(3)], axis=1)
-        counts = np.bincount(inv, minlength=n)
-        last = np.zeros(n, dtype=np.int64)
-        np.maximum.at(last, inv, np.arange(inv.size))
-        latest = points[last]
+        sums = np.add.reduceat(points[order], starts, axis=0)
+        rgb_sums = np.add.reduceat(colours[order], starts, axis=0)
+        counts = ends - starts
+        latest = points[order[ends - 1]]
 
         pos = np.searchsorted(self._keys, uk)
         found = pos < self._keys.size

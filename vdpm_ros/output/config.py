@@ -16,6 +16,11 @@ class OutputConfig:
     """Output topics (relative names: a namespace applies to them), frames and what to publish."""
 
     points_topic: str = setting("vdpm/points", "PointCloud2 xyz rgb confidence of the latest frame")
+    static_points_topic: str = setting("vdpm/static_points", "PointCloud2: the points of vdpm/points outside the motion mask (same frame, stamp and fields), for costmaps and octomaps")
+    dynamic_points_topic: str = setting("vdpm/dynamic_points", "PointCloud2: the points of vdpm/points inside the motion mask")
+    moving_objects_topic: str = setting("vdpm/moving_objects", "vdpm_ros/MovingObjectArray: tracked moving objects (id, centroid, velocity, rigid motion, box), one message per window")
+    object_markers_topic: str = setting("vdpm/moving_objects/markers", "visualization_msgs/MarkerArray of the moving objects (boxes, velocity arrows, ids) for RViz and Foxglove")
+    static_map_topic: str = setting("vdpm/static_map", "PointCloud2 x y z rgb: static points accumulated in odom_frame, one per voxel; transient local, every static_map_period")
     scene_flow_topic: str = setting("vdpm/scene_flow", "PointCloud2 x y z vx vy vz confidence dynamic")
     scene_flow_msg_topic: str = setting("vdpm/scene_flow_stamped", "vdpm_ros/SceneFlow with source and target stamps")
     motion_mask_topic: str = setting("vdpm/motion_mask", "mono8 Image at the input resolution, 255 = moving")
@@ -37,7 +42,7 @@ class OutputConfig:
 
     def channels(self) -> tuple[Channel, ...]:
         """Every output channel these settings enable, in publishing order."""
-        out = [Channel(key, getattr(self, f"{key}_topic"), msgtype) for key, msgtype in _WINDOW_CHANNELS]
+        out = [Channel(key, getattr(self, f"{key}_topic"), msgtype, **_QOS.get(key, {})) for key, msgtype in _WINDOW_CHANNELS]
         if self.publish_window:
             out.append(Channel("window", self.window_topic, "vdpm_ros/msg/Window", depth=2))
         if self.publish_tf:
@@ -53,13 +58,20 @@ class Channel:
         key: stable name of the output ("points", "tf", ...), whatever its topic is called.
         topic: the topic name (relative names resolve under the node's namespace).
         msgtype: "pkg/msg/Name".
-        depth: QoS history depth (reliable, volatile).
+        depth: QoS history depth (reliability: reliable).
+        durability: "volatile" (only subscribers present get a message) or "transient_local" (the last
+            ``depth`` messages are kept for late subscribers, as /tf_static and maps are published).
     """
 
     key: str
     topic: str
     msgtype: str
     depth: int = 5
+    durability: str = "volatile"
+
+    def __post_init__(self) -> None:
+        if self.durability not in DURABILITIES:
+            raise ValueError(f"Channel.durability must be one of {DURABILITIES}, got {self.durability!r}")
 
     @property
     def custom(self) -> bool:
@@ -70,6 +82,8 @@ class Channel:
 #: key -> message type of the outputs every window has a topic for (their topic is the ``<key>_topic`` setting).
 _WINDOW_CHANNELS = (
     ("points", "sensor_msgs/msg/PointCloud2"),
+    ("static_points", "sensor_msgs/msg/PointCloud2"),
+    ("dynamic_points", "sensor_msgs/msg/PointCloud2"),
     ("scene_flow", "sensor_msgs/msg/PointCloud2"),
     ("scene_flow_msg", "vdpm_ros/msg/SceneFlow"),
     ("motion_mask", "sensor_msgs/msg/Image"),
@@ -79,4 +93,11 @@ _WINDOW_CHANNELS = (
     ("camera_pose", "geometry_msgs/msg/PoseStamped"),
     ("odometry", "nav_msgs/msg/Odometry"),
     ("path", "nav_msgs/msg/Path"),
+    ("moving_objects", "vdpm_ros/msg/MovingObjectArray"),
+    ("object_markers", "visualization_msgs/msg/MarkerArray"),
+    ("static_map", "sensor_msgs/msg/PointCloud2"),
 )
+#: QoS of the channels that differ from the default (depth 5, volatile): the map is kept for late subscribers.
+_QOS: dict[str, dict] = {"static_map": {"depth": 1, "durability": "transient_local"}}
+#: Channel durabilities (rclpy's short keys of DurabilityPolicy).
+DURABILITIES = ("volatile", "transient_local")

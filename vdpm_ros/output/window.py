@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from ..objects import object_markers
 from ..pipeline.published import PublishedArrays, published_arrays
 from ..pipeline.results import WindowResult
 from ..pipeline.stream import PipelineOutput
 from . import builders as b
+from . import objects as ob
 from .config import OutputConfig
 from .types import MessageTypes
 
@@ -67,6 +69,8 @@ def window_messages(
         return None
 
     put("points", lambda: b.cloud(T, a.cloud, frame_hdr))
+    put("static_points", lambda: b.cloud(T, a.static_cloud, frame_hdr))
+    put("dynamic_points", lambda: b.cloud(T, a.dynamic_cloud, frame_hdr))
     if a.flow is not None:
         flow_cloud = b.cloud(T, a.flow, frame_hdr) if want("scene_flow") or want("scene_flow_msg") else None
         put("scene_flow", lambda: flow_cloud)
@@ -84,6 +88,13 @@ def window_messages(
         if trajectory is not None:
             put("path", lambda: b.path(T, *trajectory(), frame_hdr))
         put("tf", lambda: T.make("tf2_msgs/msg/TFMessage", transforms=[b.transform(T, pose_msg, frame_hdr, camera_frame)]))
+    scene = output.scene
+    if scene is not None and scene.detections is not None:  # the scene stage's objects, in the frame of the clouds
+        det = scene.detections
+        put("moving_objects", lambda: ob.moving_object_array(T, scene.objects, det.source_stamp_ns, det.units == "m", frame_hdr))
+        put("object_markers", lambda: ob.object_marker_array(T, object_markers(scene.objects, det.units), frame_hdr))
+    if scene is not None and scene.static_map is not None and a.in_odom:
+        put("static_map", lambda: ob.static_map_cloud(T, scene.static_map, frame_hdr))
     put("window", lambda: _window_msg(T, r, b.header(T, stamp, camera_frame)))
     return out
 

@@ -10,13 +10,17 @@ is tested on the CPU.
 Modules: ``config`` (PipelineConfig), ``frames`` (Frame), ``window_buffer`` (WindowBuffer),
 ``worker`` (InferenceWorker), ``processor`` (WindowProcessor), ``results`` (WindowResult),
 ``derive`` and ``resample`` (pure maths), ``stitching`` and ``trajectory`` (odometry frame),
+``scene``, ``objects_config`` and ``object_inputs`` (moving objects with tracks and the static map, per
+window after stitching, from :mod:`vdpm_ros.objects`), ``published`` (what the node publishes, as arrays),
 ``stream`` (StreamingPipeline, wiring them together; OfflinePipeline, the same without the thread).
 """
 
 from .config import PipelineConfig
 from .frames import Frame
+from .objects_config import ObjectsConfig
 from .processor import MetricScaleError, WindowProcessor
 from .results import AnchorMap, CloudPoints, StageTimings, WindowResult
+from .scene import SceneOutputs, SceneStage
 from .stitching import StitchResult, WindowStitcher, fit_anchor_pair
 from .stream import OfflinePipeline, PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline, process_window
 from .trajectory import Trajectory
@@ -30,11 +34,14 @@ __all__ = [
     "Frame",
     "InferenceWorker",
     "MetricScaleError",
+    "ObjectsConfig",
     "OfflinePipeline",
     "PipelineConfig",
     "PipelineOutput",
     "PipelineStats",
     "PushOutcome",
+    "SceneOutputs",
+    "SceneStage",
     "StageTimings",
     "StitchResult",
     "StreamingPipeline",

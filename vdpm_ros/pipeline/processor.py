@@ -245,8 +245,8 @@ class WindowProcessor:
         cloud_mask = valid & (conf >= threshold)
         scale, scale_source = self._metric_scale(frames[last], depth, cloud_mask, grid)
 
-        flow = flow_cam = flow_conf = dynamic = oflow = None
-        dt = None
+        flow = flow_cam = flow_conf = dynamic = oflow = first_raw = None
+        dt = first_stamp = None
         dynamic_net = torch.zeros_like(net_valid)
         if cfg.decode_previous_time:
             before_net, conf_before_net = (x[0].float() for x in dyn.at(prev, last))
@@ -258,6 +258,8 @@ class WindowProcessor:
                 first_net = dyn.at(first, last)[0][0].float()
                 earlier_net.append(first_net)
                 earlier.append(sample_to_raw(first_net, sampling))
+            if cfg.motion_span == "window":  # t_0: the longest span the window has (the object stage's motion)
+                first_raw, first_stamp = earlier[-1], frames[first].stamp_ns
             dynamic_net = moving(now_net, earlier_net, scene_scale, cfg.motion_threshold) & net_valid
             dynamic = moving(points, earlier, scene_scale, cfg.motion_threshold) & valid
             dt = (frames[last].stamp_ns - frames[prev].stamp_ns) * 1e-9
@@ -328,4 +330,6 @@ class WindowProcessor:
             intrinsics=k_raw,
             anchors=tuple(anchors),
             timings=StageTimings(0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+            points_first=None if first_raw is None else out(first_raw, factor=scale),
+            first_stamp_ns=first_stamp,
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.poses import body_twist
+from .object_inputs import cloud_moving
 from .stream import PipelineOutput
 
 
@@ -22,6 +23,9 @@ class PublishedArrays:
             in the latest camera's optical frame and ``pose`` is the identity.
         pose: ``[4, 4]`` float64 latest camera pose (odometry-from-camera).
         cloud: columns of /vdpm/points, each ``[N]``: x, y, z, rgb (packed 0x00RRGGBB viewed as float32), confidence.
+        static_cloud, dynamic_cloud: the same columns for /vdpm/static_points and /vdpm/dynamic_points: the
+            points of ``cloud`` outside and inside the motion mask (together exactly ``cloud``; without a
+            mask every point is static).
         flow: organised ``[H, W]`` columns of /vdpm/scene_flow: x, y, z, vx, vy, vz (units per second),
             confidence, dynamic; None when the previous time is not decoded.
         depth: ``[H, W]`` float32 depth of the latest frame in the clouds' units (NaN where unknown).
@@ -33,6 +37,8 @@ class PublishedArrays:
     in_odom: bool
     pose: np.ndarray
     cloud: dict[str, np.ndarray]
+    static_cloud: dict[str, np.ndarray]
+    dynamic_cloud: dict[str, np.ndarray]
     flow: dict[str, np.ndarray] | None
     depth: np.ndarray
     length_scale: float
@@ -55,6 +61,9 @@ def published_arrays(output: PipelineOutput) -> PublishedArrays:
         "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
         "rgb": cloud.rgb_packed.view(np.float32), "confidence": cloud.confidence.astype(np.float32),
     }  # fmt: skip
+    moving = cloud_moving(r, cloud)
+    static_columns = {k: v[~moving] for k, v in cloud_columns.items()}
+    dynamic_columns = {k: v[moving] for k, v in cloud_columns.items()}
     flow_columns = None
     if flow is not None:
         pts = to_frame(points).astype(np.float32)
@@ -69,4 +78,5 @@ def published_arrays(output: PipelineOutput) -> PublishedArrays:
     twist = None
     if st is not None and len(r.stamps_ns) > 1:
         twist = body_twist(st.odom_from_camera[-2], st.odom_from_camera[-1], (r.stamps_ns[-1] - r.stamps_ns[-2]) * 1e-9)
-    return PublishedArrays(st is not None, pose, cloud_columns, flow_columns, depth, length_scale, twist)
+    return PublishedArrays(st is not None, pose, cloud_columns, static_columns, dynamic_columns, flow_columns, depth, length_scale,
+                           twist)  # fmt: skip

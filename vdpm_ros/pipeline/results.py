@@ -121,6 +121,13 @@ class WindowResult:
         optical_flow: ``[H, W, 2]`` float32 pixels: where the pixel's point was in the previous image
             (P_{S-1}(t_{S-2}) projected with camera S-2) minus the pixel; NaN where invalid.
 
+    The latest frame at the window's first time (motion_span "window"; None in "step" mode or without
+    decode_previous_time):
+        points_first: ``[H, W, 3]`` float32 P_{S-1}(t_0) in the window frame, in ``units``, NaN where invalid:
+            where the latest frame's points were at the window's first time (the longest span the window
+            has; the object stage measures each object's motion over it).
+        first_stamp_ns: the stamp t_0 of ``points_first`` (``stamps_ns[0]``).
+
     Cameras of all S frames:
         extrinsics: ``[S, 3, 4]`` float64 camera-from-world (window frame), translations in ``units``.
         intrinsics: ``[S, 3, 3]`` float64 K on each frame's camera image, pixel centres at integer
@@ -160,6 +167,8 @@ class WindowResult:
     intrinsics: np.ndarray
     anchors: tuple[AnchorMap, ...]
     timings: StageTimings
+    points_first: np.ndarray | None = None
+    first_stamp_ns: int | None = None
 
     @property
     def output_hw(self) -> tuple[int, int]:

@@ -17,8 +17,10 @@ import numpy as np
 
 from .config import PipelineConfig
 from .frames import Frame
+from .objects_config import ObjectsConfig
 from .processor import WindowProcessor
 from .results import WindowResult
+from .scene import SceneOutputs, SceneStage
 from .stitching import StitchResult, WindowStitcher
 from .window_buffer import BufferCounters, WindowBuffer
 from .worker import InferenceWorker, WorkerStats
@@ -26,10 +28,12 @@ from .worker import InferenceWorker, WorkerStats
 
 @dataclass(frozen=True)
 class PipelineOutput:
-    """One processed window, and where it sits in the odometry frame (None when stitching is off)."""
+    """One processed window, where it sits in the odometry frame (None when stitching is off), and its
+    moving objects and static map (None when no scene stage ran, e.g. a bare :func:`process_window`)."""
 
     result: WindowResult
     stitch: StitchResult | None
+    scene: SceneOutputs | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,16 @@ class PipelineStats:
 
 
 def process_window(
-    processor: WindowProcessor, stitcher: WindowStitcher | None, window: list[Frame], lock: threading.Lock | None = None
+    processor: WindowProcessor,
+    stitcher: WindowStitcher | None,
+    window: list[Frame],
+    lock: threading.Lock | None = None,
+    scene: SceneStage | None = None,
 ) -> PipelineOutput:
-    """One window through the model and (optionally) the stitcher; ``lock`` guards only the stitcher update."""
+    """One window through the model, (optionally) the stitcher, then (optionally) the scene stage.
+
+    ``lock`` guards only the stitcher update (its trajectory is read from other threads).
+    """
     stamps = [f.stamp_ns for f in window]
     anchor = stitcher.anchor_request(stamps) if stitcher is not None else None
     result = processor.process(window, () if anchor is None else (anchor,))
@@ -64,25 +75,34 @@ def process_window(
     if stitcher is not None:
         with lock or contextlib.nullcontext():
             stitch = stitcher.add(result)
-    return PipelineOutput(result, stitch)
+    output = PipelineOutput(result, stitch)
+    if scene is not None:
+        output = PipelineOutput(result, stitch, scene.update(output))
+    return output
 
 
 class OfflinePipeline:
     """The node's pipeline without the worker thread: every window is processed, in order, before ``push`` returns.
 
     For evaluation and batch processing: deterministic, nothing is dropped for being late.
+
+    Args:
+        model: the V-DPM model (see :class:`WindowProcessor`).
+        config: pipeline configuration.
+        objects: moving objects and static map settings (the node's defaults unless given).
     """
 
-    def __init__(self, model: Any, config: PipelineConfig | None = None) -> None:
+    def __init__(self, model: Any, config: PipelineConfig | None = None, objects: ObjectsConfig | None = None) -> None:
         self.config = config or PipelineConfig()
         self.buffer = WindowBuffer.from_config(self.config)
         self.processor = WindowProcessor(model, self.config)
         self.stitcher = WindowStitcher.from_config(self.config) if self.config.stitch else None
+        self.scene = SceneStage(objects)
 
     def push(self, frame: Frame) -> PipelineOutput | None:
         """Offer a frame; returns the output of the window it completed, if any."""
         window = self.buffer.push(frame)
-        return None if window is None else process_window(self.processor, self.stitcher, window)
+        return None if window is None else process_window(self.processor, self.stitcher, window, scene=self.scene)
 
     def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
         """The stitched trajectory: stamps ``[N]`` int64 and world-from-camera poses ``[N, 4, 4]`` in the odometry frame."""
@@ -101,6 +121,7 @@ class StreamingPipeline:
         on_error: called on the worker thread with the window and the exception when a window fails
             (e.g. ``torch.cuda.OutOfMemoryError``, :class:`~vdpm_ros.pipeline.processor.MetricScaleError`);
             the stream continues with the next window.
+        objects: moving objects and static map settings (defaults unless given).
     """
 
     def __init__(
@@ -109,11 +130,13 @@ class StreamingPipeline:
         config: PipelineConfig | None = None,
         on_output: Callable[[PipelineOutput], None] | None = None,
         on_error: Callable[[list[Frame], BaseException], None] | None = None,
+        objects: ObjectsConfig | None = None,
     ) -> None:
         self.config = config or PipelineConfig()
         self.buffer = WindowBuffer.from_config(self.config)
         self.processor = WindowProcessor(model, self.config)
         self.stitcher = WindowStitcher.from_config(self.config) if self.config.stitch else None
+        self.scene = SceneStage(objects)  # used by the worker thread only
         self._on_output = on_output
         self._lock = threading.Lock()  # guards the stitcher's trajectory against readers on other threads
         self._push_lock = threading.Lock()  # a multi-threaded executor may run two image callbacks at once
@@ -125,7 +148,7 @@ class StreamingPipeline:
         )
 
     def _run(self, window: list[Frame]) -> PipelineOutput:
-        return process_window(self.processor, self.stitcher, window, self._lock)
+        return process_window(self.processor, self.stitcher, window, self._lock, self.scene)
 
     def _deliver(self, window: list[Frame], output: PipelineOutput) -> None:
         if self._on_output is not None:

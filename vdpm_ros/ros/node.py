@@ -20,7 +20,7 @@ from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
 from rclpy.expand_topic_name import expand_topic_name
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_metres, image_to_rgb
@@ -84,7 +84,8 @@ class VdpmNode(Node):
         # Steady time: with use_sim_time and no /clock yet (a bag not started) diagnostics must still come.
         self.create_timer(node.diagnostics_period, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
         # Last: its worker thread must not outlive a constructor that fails above (a bad topic name, say).
-        self.pipeline = StreamingPipeline(loaded.model, p.pipeline, on_output=self._on_output, on_error=self._on_window_error)
+        self.pipeline = StreamingPipeline(loaded.model, p.pipeline, on_output=self._on_output, on_error=self._on_window_error,
+                                          objects=p.objects)  # fmt: skip
         o = p.outputs
         self.get_logger().info(
             f"window {p.pipeline.window_size} frames, stride {p.pipeline.stride}; listening on "
@@ -134,7 +135,8 @@ class VdpmNode(Node):
                 hint = ("run scripts/setup_ros_venv.sh or colcon build" if channel.custom else "install its message package")
                 self.get_logger().warning(f"{channel.msgtype} is not available: {channel.topic} is off ({hint})")
                 continue
-            pubs[channel.key] = self.create_publisher(cls, channel.topic, QoSProfile(depth=channel.depth))
+            qos = QoSProfile(depth=channel.depth, durability=DurabilityPolicy.get_from_short_key(channel.durability))
+            pubs[channel.key] = self.create_publisher(cls, channel.topic, qos)
         return pubs
 
     def _tf_broadcaster(self):

@@ -2,7 +2,7 @@
 
 Each parameter is declared once, as a :func:`~vdpm_ros.settings.setting` on the section that owns it
 (:class:`~vdpm_ros.runtime.ModelSettings`, :class:`NodeSettings`, :class:`~vdpm_ros.pipeline.PipelineConfig`,
-:class:`~vdpm_ros.output.OutputConfig`): the ROS parameter has the field's name, default, description and
+:class:`~vdpm_ros.pipeline.ObjectsConfig`, :class:`~vdpm_ros.output.OutputConfig`): the ROS parameter has the field's name, default, description and
 bounds. config/vdpm.yaml and the parameter table of docs/node.md are generated from here (tests compare).
 
 This module does not import rclpy, so ``vdpm eval`` and the tests read parameters files without ROS.
@@ -18,6 +18,7 @@ from typing import Any
 
 from ..output import OutputConfig
 from ..pipeline.config import PipelineConfig
+from ..pipeline.objects_config import ObjectsConfig
 from ..runtime import ModelSettings
 from ..settings import SettingSpec, check_settings, coerce, setting, specs
 
@@ -35,7 +36,9 @@ class NodeSettings:
 
 
 #: Section name -> the settings class that owns its parameters, in the order of config/vdpm.yaml.
-SECTIONS: dict[str, type] = {"model": ModelSettings, "node": NodeSettings, "pipeline": PipelineConfig, "outputs": OutputConfig}
+SECTIONS: dict[str, type] = {
+    "model": ModelSettings, "node": NodeSettings, "pipeline": PipelineConfig, "objects": ObjectsConfig, "outputs": OutputConfig,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class NodeParameters:
     model: ModelSettings = field(default_factory=ModelSettings)
     node: NodeSettings = field(default_factory=NodeSettings)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    objects: ObjectsConfig = field(default_factory=ObjectsConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
 
     @classmethod
@@ -123,6 +127,7 @@ _SECTION_TITLES = {
     "ModelSettings": "model: which weights, engine and device",
     "NodeSettings": "node: subscriptions and diagnostics",
     "PipelineConfig": "pipeline: windows, motion, metric scale, stitching",
+    "ObjectsConfig": "objects: moving objects, their tracks, the static map",
     "OutputConfig": "outputs: topics, frames, what to publish",
 }
 

@@ -30,7 +30,7 @@ from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
 from ..geometry import moving
 from ..pipeline import Frame, ObjectsConfig, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
 from ..preprocessing import sample_nearest, scaled_grid
-from ..synth.resample import to_network_grid
+from ..synth.resample import on_grid, to_network_grid
 from .metrics import depth_metrics, end_point_error
 from .objects import ObjectMetrics
 from .pipeline_objects import OBJECT_METRICS, object_summary, window_object_metrics
@@ -172,7 +172,8 @@ def synthetic_frame_errors(
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Scene flow and motion mask of a window's latest frame against exact ground truth.
 
-    ``window`` holds the indices in ``seq`` of the window's frames (skipped frames leave gaps). Predicted
+    ``seq`` is read on the results' output grid (:func:`~vdpm_ros.synth.resample.on_grid`). ``window`` holds the
+    indices in ``seq`` of the window's frames (skipped frames leave gaps). Predicted
     lengths are brought to metres with the frame's median depth ratio (the model has no metric scale).
     Returns (flow EPE in metres over the window's last frame interval, on the pixels that moved in that
     interval; the no-motion baseline's; the predicted and the ground-truth motion masks ``[H, W]``, both by
@@ -181,21 +182,18 @@ def synthetic_frame_errors(
     r = output.result
     first, prev, index = window[0], window[-2], window[-1]
     rot = seq.extrinsics[index, :, :3].astype(np.float64)
-    def on_grid(a: np.ndarray) -> np.ndarray:  # ground truth read at the output grid's pixels
-        return sample_nearest(a, r.output_grid)
-
-    now = on_grid(seq.pointmaps[index, index]).astype(np.float64)
-    gt_disp = (now - on_grid(seq.pointmaps[prev, index])) @ rot.T  # camera frame
-    valid = r.valid & on_grid(seq.valid[index]) & np.isfinite(r.depth) & (r.depth > 0)
+    now = seq.pointmaps[index, index].astype(np.float64)
+    gt_disp = (now - seq.pointmaps[prev, index]) @ rot.T  # camera frame
+    valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
     if not valid.any() or r.scene_flow_camera is None:
         empty = np.zeros(r.valid.shape, bool)
         return float("nan"), float("nan"), empty, empty
-    scale = float(np.median(on_grid(seq.depth[index])[valid] / r.depth[valid]))
+    scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
     pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
     # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
     # frame above a fraction of the scene scale.
     scene_scale = r.scene_scale * scale
-    before, first_pts = on_grid(seq.pointmaps[prev, index]), on_grid(seq.pointmaps[first, index])
+    before, first_pts = seq.pointmaps[prev, index], seq.pointmaps[first, index]
     gt_moving = valid & moving(now, [before, first_pts], scene_scale, motion_threshold)
     # The flow covers the last interval only, so its error is scored where the point moved in that interval.
     flowing = valid & moving(now, [before], scene_scale, motion_threshold)
@@ -296,6 +294,7 @@ def evaluate_bag(
     expected = max(1, expected_windows((i * 10**12 for i in range(total_images)), config))
     keep = set(np.linspace(0, expected - 1, max(1, options.snapshots)).round().astype(int).tolist())
     pipe = pipeline or OfflinePipeline(model, config, objects)
+    grid_truth: dict = {}  # output grid -> the sequence read on it
     records: list[WindowRecord] = []
     snapshots: list[Snapshot] = []
     depth_matcher = DepthMatcher()
@@ -323,13 +322,15 @@ def evaluate_bag(
             hits = [np.nonzero(synth_stamps == s)[0] for s in r.stamps_ns]
             window = [int(h[0]) for h in hits] if all(len(h) for h in hits) else None
         if window is not None:
-            gt_depth = sample_nearest(seq.depth[window[-1]], r.output_grid)
+            # The exact ground truth on the output grid of the results (read once per grid).
+            truth = grid_truth.get(r.output_grid) or grid_truth.setdefault(r.output_grid, on_grid(seq, r.output_grid))
+            gt_depth = truth.depth[window[-1]]
             if len(window) > 1 and r.scene_flow_camera is not None:
                 rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, pred_mask, gt_mask = synthetic_frame_errors(
-                    out, seq, window, config.motion_threshold
+                    out, truth, window, config.motion_threshold
                 )
                 rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
-                rec.objects = window_object_metrics(out, seq, window, config.motion_threshold)
+                rec.objects = window_object_metrics(out, truth, window, config.motion_threshold)
         else:
             depth_matcher.add_prediction(rec, r.depth, r.valid)
         if gt_depth is not None:

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from ..preprocessing import TARGET_SIZE, Mode, grid_pixel_sources, preprocess_frame
+from ..preprocessing import TARGET_SIZE, ImageTransform, Mode, grid_pixel_sources, preprocess_frame
 from .sequence import SyntheticSequence
 
 
@@ -37,6 +37,25 @@ def to_network_grid(seq: SyntheticSequence, mode: Mode = "crop", target: int = T
         valid=valid,
         depth=np.where(valid, seq.depth[:, rows, cols], 0.0).astype(seq.depth.dtype),
         intrinsics=np.stack([tf.intrinsics_to_net(k) for k in seq.intrinsics]).astype(seq.intrinsics.dtype),
+        object_ids=np.where(valid, seq.object_ids[:, rows, cols], 0).astype(seq.object_ids.dtype),
+        motion_mask=seq.motion_mask[:, rows, cols] & valid,
+    )
+
+
+def on_grid(seq: SyntheticSequence, grid: ImageTransform) -> SyntheticSequence:
+    """``seq``'s images and ground truth read at the pixels of an output grid over its camera images (nearest),
+    so results published on that grid (``PipelineConfig.output_resolution``) are scored pixel for pixel."""
+    if grid.net_hw == grid.raw_hw and grid.offset_xy == (0.0, 0.0):
+        return seq
+    rows, cols, inside = grid_pixel_sources(grid)
+    valid = seq.valid[:, rows, cols] & inside
+    return dataclasses.replace(
+        seq,
+        images=seq.images[:, rows, cols],
+        pointmaps=seq.pointmaps[:, :, rows, cols],
+        valid=valid,
+        depth=np.where(valid, seq.depth[:, rows, cols], 0.0).astype(seq.depth.dtype),
+        intrinsics=np.stack([grid.intrinsics_to_net(k) for k in seq.intrinsics]).astype(seq.intrinsics.dtype),
         object_ids=np.where(valid, seq.object_ids[:, rows, cols], 0).astype(seq.object_ids.dtype),
         motion_mask=seq.motion_mask[:, rows, cols] & valid,
     )

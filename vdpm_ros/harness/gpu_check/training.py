@@ -53,11 +53,11 @@ def scene_flow_on_moving_pixels(model, seeds: list[int], frames: int, hw: tuple[
 def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     import torch
 
-    from ...synth.seeds import parse_seeds
     from ...model import VDPM, VDPMConfig
     from ...model.checkpoint import save_checkpoint
     from ...model.presets import preset
     from ...synth import SceneConfig
+    from ...synth.seeds import parse_seeds
     from ...train.loss import LossConfig
     from ...train.trainer import STATE_FILE, TrainConfig, train
 

@@ -40,4 +40,4 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
         log = stop(node)
     assert "ONNX Runtime" in log, log
     assert len(received) == 2, log
-    assert (received[-1].height, received[-1].width) == (42, 56)
+    assert (received[-1].height, received[-1].width) == (32, 42)  # the default output grid: the camera at the network scale

@@ -50,6 +50,10 @@ def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp
     data = json.loads(out.read_text())
     assert data["median_ms"] > 0 and data["windows_per_s"] > 0
     assert {"encode", "decode", "total"} <= set(data["stage_median_ms"])
+    # Every stage the node spends time on is listed, plus the remainder, so nothing goes unexplained.
+    assert set(data["stage_median_ms"]) == {"preprocess", "encode", "cameras", "decode", "postprocess", "stitch", "scene",
+                                            "messages", "other", "total"}  # fmt: skip
+    assert data["peak_rss_mb"] > 0 and data["output_hw"] == [28, 42]
 
 
 def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_config, capsys):

@@ -20,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"))
-    p.add_argument("--pipeline", action="store_true", help="time the node's whole per-window computation (WindowProcessor) instead")
+    p.add_argument("--pipeline", action="store_true",
+                   help="time everything the node does per window instead: processor, stitching, scene stage and messages")
+    p.add_argument("--params-file", type=Path, default=None, help="--pipeline: node parameters (default: the node's defaults)")
+    p.add_argument("--output-resolution", default=None, help="--pipeline: override the parameter output_resolution (network, camera, or a width)")
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
 
@@ -33,10 +36,19 @@ def run(args: argparse.Namespace) -> int:
     loaded = open_model(args)
     model, source = loaded.model, loaded.description
     if args.pipeline:
-        stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup)
-        print(f"model: {source}; WindowProcessor.process, {args.frames} frames {args.raw_size[1]}x{args.raw_size[0]}, stride 1, {args.repeats} runs")
-        print(f"median {stats['median_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, {stats['windows_per_s']:.2f} windows/s")
-        print("stages (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats["stage_median_ms"].items()))
+        from ..ros.parameters import NodeParameters, load_params_file
+
+        params = load_params_file(args.params_file) if args.params_file else NodeParameters()
+        if args.output_resolution is not None:
+            params = params.replace(output_resolution=args.output_resolution)
+        stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup, params=params, progress=True)
+        (h, w), (oh, ow) = args.raw_size, stats["output_hw"]
+        print(f"model: {source}; the node's work per window, {args.frames} frames {w}x{h} (outputs {ow}x{oh}, "
+              f"output_resolution {stats['output_resolution']}), stride 1, {args.repeats} windows")  # fmt: skip
+        print(f"median {stats['median_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, {stats['windows_per_s']:.2f} windows/s, "
+              f"peak RSS {stats['peak_rss_mb']:.0f} MiB")  # fmt: skip
+        print("stages (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats["stage_median_ms"].items())
+              + f" (messages built with {stats['messages_built_with']})")  # fmt: skip
         if args.json:
             args.json.write_text(json.dumps({"model": source, **stats}, indent=2))
         return 0
@@ -44,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         frames=args.frames, raw_hw=tuple(args.raw_size), target_times=args.target_times, decoded_frames=args.decoded_frames,
         repeats=args.repeats, warmup=args.warmup, autocast_dtype=args.autocast, device=args.device,
     )  # fmt: skip
-    result = run_benchmark(model, cfg)
+    result = run_benchmark(model, cfg, progress=True)
     print(f"model: {source}")
     print(format_table(result))
     if args.json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,10 +18,11 @@ import torch
 
 from ..geometry import mean_distance, motion_mask, scene_flow
 from ..model import VDPM
-from ..pipeline.config import PipelineConfig
-from ..pipeline.frames import Frame
-from ..pipeline.processor import WindowProcessor
+from ..output import window_messages
+from ..paths import interface_dir
+from ..pipeline import Frame, OfflinePipeline
 from ..preprocessing import preprocess_images
+from ..ros.parameters import NodeParameters
 from ..synth import SceneConfig, generate_sequence
 
 STAGES = ("preprocess", "encode", "decode", "heads", "postprocess", "total")
@@ -160,9 +161,11 @@ def _engine_reference(engine, frames: list[np.ndarray], cfg: BenchConfig, tick: 
     tick("postprocess")
 
 
-def _time(fn, model, frames, cfg) -> dict[str, StageStats]:
+def _time(fn, model, frames, cfg, bar=None) -> dict[str, StageStats]:
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     for rep in range(cfg.warmup + cfg.repeats):
+        if bar is not None:
+            bar.update(1)
         marks: list[tuple[str, float]] = []
         _sync(cfg.device)
         start = time.perf_counter()
@@ -209,8 +212,10 @@ def hardware_description(device: str) -> dict[str, str]:
     return info
 
 
-def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0) -> BenchResult:
-    """Time both paths on the same random camera frames (uint8, ``raw_hw``)."""
+def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0, progress: bool = False) -> BenchResult:
+    """Time both paths on the same random camera frames (uint8, ``raw_hw``); ``progress`` shows a bar per path."""
+    from tqdm import tqdm
+
     rng = np.random.default_rng(seed)
     frames = [rng.integers(0, 256, (*cfg.raw_hw, 3), dtype=np.uint8) for _ in range(cfg.frames)]
     is_torch = isinstance(model, VDPM)
@@ -221,8 +226,13 @@ def run_benchmark(model: VDPM, cfg: BenchConfig, seed: int = 0) -> BenchResult:
         streaming_fn, reference_fn = _engine_streaming, _engine_reference
     if cfg.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    streaming = _time(streaming_fn, model, frames, cfg)
-    reference = _time(reference_fn, model, frames, cfg)
+    runs = cfg.warmup + cfg.repeats
+    with tqdm(total=runs, desc="bench: streaming", unit="window", disable=not progress) as bar:
+        streaming = _time(streaming_fn, model, frames, cfg, bar)
+    with tqdm(total=runs, desc="bench: official-style reference", unit="window", disable=not progress) as bar:
+        reference = _time(reference_fn, model, frames, cfg, bar)
+    if progress and is_torch:
+        print("bench: counting FLOPs ...", flush=True)
     peak_device = torch.cuda.max_memory_allocated() / 2**20 if cfg.device.startswith("cuda") else None
     return BenchResult(
         config=cfg,
@@ -251,35 +261,111 @@ def format_table(result: BenchResult) -> str:
         a, b = result.streaming[s], result.reference[s]
         lines.append(f"{s:12s} {a.median_ms:14.1f} ms {a.p90_ms:6.1f} ms {b.median_ms:14.1f} ms {b.p90_ms:6.1f} ms")
     lines.append(f"windows/s: streaming {result.streaming_fps:.2f}, reference {result.reference_fps:.2f}; speed-up {result.speedup:.2f}x")
-    lines.append(f"work: streaming {result.gflop_streaming:.1f} GFLOP, reference {result.gflop_reference:.1f} GFLOP per window")
+    if np.isfinite(result.gflop_streaming):
+        lines.append(f"work: streaming {result.gflop_streaming:.1f} GFLOP, reference {result.gflop_reference:.1f} GFLOP per window")
+    else:  # an export: FLOPs are counted by tracing the PyTorch model
+        lines.append("work: not counted for an exported engine (count it on the checkpoint: vdpm bench --model CHECKPOINT)")
     dev = f", device peak {result.peak_device_mb:.0f} MiB" if result.peak_device_mb is not None else ""
     lines.append(f"memory: host peak RSS {result.peak_host_mb:.0f} MiB{dev}")
     return "\n".join(lines)
 
 
-def run_pipeline_benchmark(model: VDPM, frames: int, raw_hw: tuple[int, int], repeats: int, warmup: int, seed: int = 1000) -> dict:
-    """Time ``WindowProcessor.process`` (everything the node computes per window) on a generated sequence.
+def _message_types():
+    """rclpy's message classes when they are importable (what the node publishes), else a rosbags typestore."""
+    try:
+        from rclpy.serialization import serialize_message
 
-    Windows slide by one frame, as in the node with stride 1, so frame preprocessing is reused.
+        from ..output import RclpyTypes
+
+        types = RclpyTypes()
+        types.message_class("sensor_msgs/msg/Image")
+        return types, lambda msg, msgtype: serialize_message(msg), "rclpy"
+    except ImportError:
+        from ..output import RosbagsTypes
+
+        types = RosbagsTypes(interface_dir())
+        return types, types.serialize, "rosbags (rclpy not installed)"
+
+
+def camera_stream(seed: int, raw_hw: tuple[int, int], count: int, render_width: int = 320) -> Iterator[Frame]:
+    """Camera frames of a generated scene at ``raw_hw``, made one at a time.
+
+    The scene is rendered at most ``render_width`` wide (its exact 4D ground truth is not needed here and
+    would take gigabytes at 12 MP) and each frame is resized to the camera's size when it is taken, so the
+    benchmark holds only the frames the pipeline holds, as with a real camera.
     """
+    from PIL import Image
 
-    seq = generate_sequence(seed, SceneConfig(height=raw_hw[0], width=raw_hw[1], frames=frames + warmup + repeats))
-    stream = [Frame(stamp_ns=int(round(t * 1e9)), rgb=img) for t, img in zip(seq.timestamps, seq.images)]
-    processor = WindowProcessor(model.eval(), PipelineConfig(window_size=frames))
-    seconds, stages = [], []
-    for i in range(warmup + repeats):
+    h, w = raw_hw
+    scale = min(1.0, render_width / w)
+    small = (max(14, round(h * scale)), max(14, round(w * scale)))
+    seq = generate_sequence(seed, SceneConfig(height=small[0], width=small[1], frames=count))
+    for t, img in zip(seq.timestamps, seq.images):
+        rgb = img if small == raw_hw else np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.BILINEAR))
+        yield Frame(stamp_ns=int(round(t * 1e9)), rgb=rgb)
+
+
+def run_pipeline_benchmark(
+    model,
+    frames: int,
+    raw_hw: tuple[int, int],
+    repeats: int,
+    warmup: int,
+    seed: int = 1000,
+    params: NodeParameters | None = None,
+    progress: bool = False,
+) -> dict:
+    """Time everything the node does per window, stage by stage, on a generated camera sequence.
+
+    The stages are the processor's (preprocess, encode, cameras, decode, postprocess), stitching, the scene
+    stage (moving objects, static map), and building and serialising every output message (``messages``:
+    what ``rclpy`` does inside ``publish`` before the transport). ``other`` is what is left of the wall time
+    (buffering, Python overhead): a large one would mean a stage is missing. Windows slide by one frame, as
+    in the node with stride 1, so frame preprocessing is reused. ``params``: the node's parameters (its
+    defaults unless given; ``window_size`` is ``frames``).
+    """
+    from tqdm import tqdm
+
+    params = (params or NodeParameters()).replace(window_size=frames)
+    stream = camera_stream(seed, raw_hw, frames + warmup + repeats)
+    pipe = OfflinePipeline(model, params.pipeline, params.objects)
+    types, serialize, library = _message_types()
+    channels = {c.key: c.msgtype for c in params.outputs.channels() if not c.custom or library == "rclpy"}
+    walls, rows = [], []
+    bar = tqdm(total=warmup + repeats, desc="bench --pipeline", unit="window", disable=not progress)
+    for frame in stream:
         start = time.perf_counter()
-        result = processor.process(stream[i : i + frames])
-        if i >= warmup:
-            seconds.append(time.perf_counter() - start)
-            stages.append(result.timings)
-    stage_names = [f for f in asdict(stages[0]) if f.endswith("_s")]
+        output = pipe.push(frame)
+        if output is None:
+            continue
+        built = time.perf_counter()
+        for m in window_messages(output, types, params.outputs, "camera_optical_frame", pipe.trajectory, channels.__contains__):
+            serialize(m.message, channels[m.key])
+        end = time.perf_counter()
+        bar.update(1)
+        if bar.n > warmup:
+            t = output.result.timings
+            stages = {"preprocess": t.preprocess_s, "encode": t.encode_s, "cameras": t.cameras_s, "decode": t.decode_s,
+                      "postprocess": t.postprocess_s, "stitch": t.stitch_s, "scene": t.scene_s, "messages": end - built}  # fmt: skip
+            stages["other"] = (end - start) - sum(stages.values())
+            stages["total"] = end - start
+            walls.append(end - start)
+            rows.append(stages)
+        if bar.n >= warmup + repeats:
+            break
+    bar.close()
+    r = output.result
     return {
         "frames": frames,
         "raw_hw": list(raw_hw),
+        "output_hw": list(r.output_hw),
+        "net_hw": list(r.net_hw),
+        "output_resolution": params.pipeline.output_resolution,
+        "messages_built_with": library,
         "hardware": hardware_description("cpu"),
-        "median_ms": float(np.median(seconds) * 1e3),
-        "p90_ms": float(np.percentile(seconds, 90) * 1e3),
-        "windows_per_s": float(1.0 / np.median(seconds)),
-        "stage_median_ms": {n[:-2]: float(np.median([asdict(s)[n] for s in stages]) * 1e3) for n in stage_names},
+        "median_ms": float(np.median(walls) * 1e3),
+        "p90_ms": float(np.percentile(walls, 90) * 1e3),
+        "windows_per_s": float(1.0 / np.median(walls)),
+        "stage_median_ms": {k: float(np.median([row[k] for row in rows]) * 1e3) for k in rows[0]},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -69,7 +70,9 @@ class WindowProcessor:
         self.model = model
         self.config = config or PipelineConfig()
         self.device = _model_device(model)
-        self._cache: OrderedDict[int, tuple[np.ndarray, Tensor, ImageTransform]] = OrderedDict()
+        # stamp -> (weak reference to the camera image, network tensor, transform). Weak: the cache must not keep
+        # camera images alive after the window buffer lets them go (a 12 MP frame is 36 MB).
+        self._cache: OrderedDict[int, tuple[weakref.ref, Tensor, ImageTransform]] = OrderedDict()
         self._cache_size = 2 * self.config.window_size + 2
         self._last_depth_scale: float | None = None
         self._sampling: dict[tuple[ImageTransform, str], tuple[ImageTransform, RawSampling]] = {}
@@ -91,9 +94,9 @@ class WindowProcessor:
         tensors, transforms = [], []
         for frame in frames:
             entry = self._cache.get(frame.stamp_ns)
-            if entry is None or entry[0] is not frame.rgb:
+            if entry is None or entry[0]() is not frame.rgb:
                 tensor, tf = preprocess_frame(frame.rgb, mode, target)
-                entry = (frame.rgb, tensor, tf)
+                entry = (weakref.ref(frame.rgb), tensor, tf)
                 self._cache[frame.stamp_ns] = entry
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)

@@ -30,9 +30,11 @@ class StageTimings:
         cameras_s: camera head.
         decode_s: time-conditioned decoder and point head for the latest frame, plus the time-variant head
             for stitching anchors.
-        postprocess_s: everything derived from the maps (resampling to raw pixels, flow, masks, depth,
+        postprocess_s: everything derived from the maps (resampling to the output grid, flow, masks, depth,
             scale, projection) and the copy back to the host.
-        total_s: the whole ``process`` call.
+        total_s: the whole ``WindowProcessor.process`` call.
+        stitch_s: placing the window in the odometry frame (0 without stitching).
+        scene_s: the scene stage: moving objects and the static map (0 when off).
     """
 
     preprocess_s: float
@@ -41,6 +43,13 @@ class StageTimings:
     decode_s: float
     postprocess_s: float
     total_s: float
+    stitch_s: float = 0.0
+    scene_s: float = 0.0
+
+    @property
+    def window_s(self) -> float:
+        """Everything the pipeline spends on the window: the processor, stitching and the scene stage."""
+        return self.total_s + self.stitch_s + self.scene_s
 
 
 @dataclass(frozen=True)

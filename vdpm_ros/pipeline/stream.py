@@ -8,7 +8,9 @@ converts and publishes them (rclpy publishers may be used from any thread).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -72,12 +74,15 @@ def process_window(
     anchor = stitcher.anchor_request(stamps) if stitcher is not None else None
     result = processor.process(window, () if anchor is None else (anchor,))
     stitch = None
+    start = time.perf_counter()
     if stitcher is not None:
         with lock or contextlib.nullcontext():
             stitch = stitcher.add(result)
+    stitched = time.perf_counter()
     output = PipelineOutput(result, stitch)
     if scene is not None:
         output = PipelineOutput(result, stitch, scene.update(output))
+    result.timings = dataclasses.replace(result.timings, stitch_s=stitched - start, scene_s=time.perf_counter() - stitched)
     return output
 
 

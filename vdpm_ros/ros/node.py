@@ -237,9 +237,14 @@ class VdpmNode(Node):
             self.get_logger().error(self._last_error, throttle_duration_sec=THROTTLE_S)
 
     def _wanted(self, key: str) -> bool:
+        """Build an output only for someone who listens (clouds and the path are the costly ones to build and
+        serialise). A latched output (transient local) is built anyway, for whoever subscribes later, and TF
+        always goes out: its subscribers are the TF buffers of other nodes, counted or not."""
         pub = self._outputs.get(key)
-        # The path holds the whole trajectory: it is only built for someone who listens.
-        return pub is not None and (key != "path" or pub.get_subscription_count() > 0)
+        if pub is None:
+            return False
+        latched = getattr(pub, "qos_profile", None) is not None and pub.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+        return key == "tf" or latched or pub.get_subscription_count() > 0
 
     def _publish(self, output: PipelineOutput) -> None:
         camera_frame = self.params.outputs.camera_frame or self._image_frame

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from .optical_flow import DIS_PRESETS
 
 FLOW_FRAMES = ("window", "targets")
-LIFT_DEPTHS = ("target", "rigid", "checked")
+LIFT_DEPTHS = ("minimal", "target", "rigid", "checked")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class FlowMotionConfig:
         flow_width: width in pixels of the working grid the optical flow runs on (the camera image is
             area-downscaled to it, aspect kept; never upscaled).
         dis_preset: OpenCV DIS preset: "ultrafast", "fast" or "medium".
+        dis_finest_scale: finest pyramid level DIS refines to (0 = the working grid itself; None = the
+            preset's own, 1 or 2).
         refine_chained: refine each chained flow (frames two or more apart) with one direct DIS pass
             between the latest image and the older one warped by the chained flow.
         flow_frames: "window" tests rigidity against every older frame of the window (the union over the
@@ -29,6 +31,8 @@ class FlowMotionConfig:
         pose_threshold_px: RANSAC inlier threshold of the relative pose, network pixels.
         pose_iterations: RANSAC iterations per older frame.
         pose_stride: every n-th network pixel (in both axes) takes part in the pose estimation.
+        pose_refine: refine all poses jointly and robustly against the flow with the depth eliminated per
+            pixel (a structure-less bundle adjustment, see :mod:`.pose_refinement`).
         pose_rounds: rounds of (pose from depth, depth from poses): the second round estimates the pose
             with the depths the flow itself triangulates, which are consistent across frames.
         refine_inlier_px: in rounds after the first, pixels whose worst rigidity residual (network
@@ -39,6 +43,12 @@ class FlowMotionConfig:
         residual_motion_fraction: a residual counts as motion when the 3D displacement it implies
             (residual x depth / focal length) exceeds this fraction of the pipeline's motion threshold
             (``motion_threshold`` x scene scale).
+        residual_votes: in how many older frames the residual must exceed its threshold (fewer where
+            fewer frames have a valid match): 1 is the union over the window; 2 ignores one frame's bad flow.
+        score_low: hysteresis: pixels whose motion score (residual over threshold, see ``residual_votes``)
+            exceeds this and that connect to a pixel whose score exceeds 1 are dynamic too (1 = no hysteresis).
+        grow_unmatched_px: pixels without a trusted match in any older frame (they entered the view or were
+            uncovered) are dynamic when at most this many steps (network pixels) from a dynamic region.
         depth_disagreement: |log(flow depth / model depth)| above which a pixel with enough parallax is
             dynamic (motion along the epipolar lines); ``inf`` turns the cue off.
         min_parallax: fraction of the depth fit's information from the flow needed for the depth cue.
@@ -53,10 +63,15 @@ class FlowMotionConfig:
             across the ray is kept) or "checked" ("target" unless it differs from "rigid" by more than
             ``lift_depth_tolerance`` in |log|, which means the match slipped onto another surface).
         lift_depth_tolerance: see ``lift_depth``.
+        lift_objects: lift each connected dynamic region with its own rigid motion (PnP on its matches
+            and L's depth) where that fits; ``lift_depth`` covers the rest.
+        object_min_px: fewest trusted matches (network pixels) for a region's rigid motion.
+        object_threshold_px: RANSAC inlier threshold of a region's rigid motion, network pixels.
     """
 
     flow_width: int = 160
     dis_preset: str = "medium"
+    dis_finest_scale: int | None = 0
     refine_chained: bool = True
     flow_frames: str = "window"
     fb_absolute_px: float = 1.0
@@ -64,12 +79,16 @@ class FlowMotionConfig:
     pose_threshold_px: float = 1.5
     pose_iterations: int = 200
     pose_stride: int = 2
+    pose_refine: bool = True
     pose_rounds: int = 3
     refine_inlier_px: float = 0.75
     depth_prior_weight: float = 1.0
     residual_floor_px: float = 0.75
     residual_motion_fraction: float = 0.5
-    depth_disagreement: float = 0.6
+    residual_votes: int = 2
+    score_low: float = 1.0
+    grow_unmatched_px: int = 3
+    depth_disagreement: float = math.inf
     min_parallax: float = 0.8
     motion_threshold: float = 0.025
     min_component_px: int = 12
@@ -78,6 +97,10 @@ class FlowMotionConfig:
     confidence_fb_px: float = 1.0
     lift_depth: str = "checked"
     lift_depth_tolerance: float = 0.3
+    lift_prior_weight: float = 0.0
+    lift_objects: bool = False
+    object_min_px: int = 30
+    object_threshold_px: float = 1.5
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -93,24 +116,29 @@ class FlowMotionConfig:
             raise ValueError(f"FlowMotionConfig.flow_width must be at least 16 px, got {self.flow_width}")
         if self.dis_preset not in DIS_PRESETS:
             raise ValueError(f"FlowMotionConfig.dis_preset must be one of {sorted(DIS_PRESETS)}, got {self.dis_preset!r}")
+        if self.dis_finest_scale is not None and (isinstance(self.dis_finest_scale, bool) or self.dis_finest_scale not in range(5)):
+            raise ValueError(f"FlowMotionConfig.dis_finest_scale must be 0..4 or None, got {self.dis_finest_scale!r}")
         if self.flow_frames not in FLOW_FRAMES:
             raise ValueError(f"FlowMotionConfig.flow_frames must be one of {FLOW_FRAMES}, got {self.flow_frames!r}")
         if self.lift_depth not in LIFT_DEPTHS:
             raise ValueError(f"FlowMotionConfig.lift_depth must be one of {LIFT_DEPTHS}, got {self.lift_depth!r}")
-        if not isinstance(self.refine_chained, bool):
-            raise ValueError(f"FlowMotionConfig.refine_chained must be a bool, got {self.refine_chained!r}")
-        for name in ("pose_iterations", "pose_stride", "pose_rounds"):
+        for name in ("refine_chained", "lift_objects", "pose_refine"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"FlowMotionConfig.{name} must be a bool, got {getattr(self, name)!r}")
+        for name in ("pose_iterations", "pose_stride", "pose_rounds", "object_min_px", "residual_votes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FlowMotionConfig.{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("min_component_px", "close_px", "open_px"):
+        for name in ("min_component_px", "close_px", "open_px", "grow_unmatched_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FlowMotionConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("fb_absolute_px", "pose_threshold_px", "refine_inlier_px", "motion_threshold", "confidence_fb_px"):
+        for name in ("fb_absolute_px", "pose_threshold_px", "refine_inlier_px", "object_threshold_px", "motion_threshold", "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")
-        for name in ("fb_relative", "lift_depth_tolerance", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
+        for name in ("fb_relative", "lift_depth_tolerance", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a finite number >= 0, got {getattr(self, name)}")
+        if not 0 < self.score_low <= 1:
+            raise ValueError(f"FlowMotionConfig.score_low must lie in (0, 1], got {self.score_low}")
         if not self.depth_disagreement > 0:
             raise ValueError(f"FlowMotionConfig.depth_disagreement must be > 0 (inf = off), got {self.depth_disagreement}")
         if not 0 <= self.min_parallax <= 1:

@@ -40,6 +40,10 @@ class RelativePose:
         """Points ``[..., 3]`` in camera L -> camera j."""
         return points @ self.rotation.T + self.translation
 
+    def invert_apply(self, points: np.ndarray) -> np.ndarray:
+        """Points ``[..., 3]`` in camera j -> camera L."""
+        return (points - self.translation) @ self.rotation
+
 
 def project(points: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Camera points ``[..., 3]`` -> pixels ``[..., 2]`` and depth ``[...]`` (pinhole ``K [3, 3]``, zero skew)."""
@@ -117,3 +121,4 @@ def refine_relative_pose(points: np.ndarray, pixels: np.ndarray, intrinsics: np.
     except cv2.error:
         return pose
     return RelativePose(cv2.Rodrigues(rvec)[0], tvec.ravel(), pose.inliers, pose.ok)
+

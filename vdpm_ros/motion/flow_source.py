@@ -36,9 +36,11 @@ from ..model.outputs import DynamicPointMaps, PointMaps
 from ..preprocessing import ImageTransform
 from .config import FlowMotionConfig
 from .ego_motion import RelativePose, estimate_relative_pose, refine_relative_pose
+from .lifting import fill_from_nearest, lift_minimal_motion, lift_rigid_objects, lift_with_target_depth
 from .grids import inside_image, net_pixels, net_to_working, read_bilinear, read_nearest, working_to_net
-from .mask_cleanup import clean_mask
-from .optical_flow import working_image, working_size
+from .mask_cleanup import clean_mask, grow_into, hysteresis
+from .optical_flow import DisSettings, working_image, working_size
+from .pose_refinement import refine_poses
 from .rigidity import RigidityFit, depth_disagreement, fit_rigid_depth
 from .window_flow import LinkCache, latest_to_targets
 
@@ -159,7 +161,14 @@ def flow_motion(
     threshold_px = np.maximum(
         cfg.residual_floor_px, cfg.residual_motion_fraction * cfg.motion_threshold * scene_scale * focal / np.maximum(depth_last, 1e-9)
     )
-    moving = (np.nan_to_num(residual, nan=0.0, posinf=np.inf) > threshold_px[None]).any(0)
+    score = motion_score(residual, threshold_px, cfg.residual_votes)
+    moving = hysteresis(score, cfg.score_low, 1.0, valid)
+    if cfg.grow_unmatched_px > 0:
+        # No trusted match in any frame (just entered the view, or uncovered): unknown. The part of an object
+        # that entered the view moves with the rest of it, so a moving region extends into unknown pixels
+        # next to it; only a little, because the background an object uncovers is unknown and next to it too.
+        unmatched = valid & ~np.any([match_valid[j] for j in older], axis=0)
+        moving |= grow_into(moving, unmatched, cfg.grow_unmatched_px)
     disagreement = depth_disagreement(fit, 1.0 / np.maximum(depth_last.ravel(), 1e-12)).reshape(h, w)
     if np.isfinite(cfg.depth_disagreement):
         moving |= (disagreement > cfg.depth_disagreement) & (fit.parallax.reshape(h, w) >= cfg.min_parallax)
@@ -170,6 +179,21 @@ def flow_motion(
         pts_last, conf_last, cam_last, points_l, dynamic, valid, own, ext, kn, transforms, matches, match_valid, fb_error, poses, targets, last, cfg
     )
     return FlowMotion(maps, dynamic, raw_dynamic, valid, residual, threshold_px, disagreement, matches, match_valid, poses, older)
+
+
+def motion_score(residual: np.ndarray, threshold: np.ndarray, votes: int) -> np.ndarray:
+    """``[h, w]``: the ``votes``-th largest of ``residual [J, h, w] / threshold [h, w]`` over the frames with a
+    valid match (the smallest of them where fewer have one; 0 where none has). Above 1 means motion.
+
+    Taking the second largest (``votes=2``) ignores one frame whose flow went wrong; a moving point's
+    residual grows with the time gap, so it exceeds the threshold in several frames.
+    """
+    ratio = np.where(np.isnan(residual), -np.inf, residual / threshold[None])
+    ordered = -np.sort(-ratio, axis=0)  # descending; frames without a match last
+    count = (~np.isnan(residual)).sum(0)
+    k = np.clip(np.minimum(votes, count) - 1, 0, residual.shape[0] - 1)
+    score = np.take_along_axis(ordered, k[None], axis=0)[0]
+    return np.where(count > 0, score, 0.0)
 
 
 def match_latest(
@@ -191,7 +215,7 @@ def match_latest(
     if any(np.asarray(img).shape[:2] != tf_last.raw_hw for img in images_raw):
         raise ValueError("the flow source needs every image of a window at the same size")
     grey = [working_image(np.asarray(img), work_hw) for img in images_raw]
-    fields = latest_to_targets(grey, older, cfg.dis_preset, cfg.fb_absolute_px, cfg.fb_relative, cfg.refine_chained, keys, cache)
+    fields = latest_to_targets(grey, older, DisSettings(cfg.dis_preset, cfg.dis_finest_scale), cfg.fb_absolute_px, cfg.fb_relative, cfg.refine_chained, keys, cache)
     at_work = net_to_working(tf_last, work_hw)
     matches, match_valid, fb_error = {}, {}, {}
     for j in older:
@@ -222,6 +246,14 @@ def _poses_and_rigidity(points_l, rays, depth_last, valid, matches, match_valid,
             rel = ext[j] @ np.linalg.inv(np.vstack([ext[last], [0, 0, 0, 1]]))
             pose = RelativePose(rel[:3, :3], rel[:3, 3], pose.inliers, False)
         poses[j] = pose
+    if cfg.pose_refine:
+        n = valid.size
+        pick = (sub & valid).ravel()
+        poses = refine_poses(
+            rays.reshape(n, 3)[pick], 1.0 / np.maximum(np.where(valid, depth_last, 1.0).ravel()[pick], 1e-9), poses,
+            {j: kn[j] for j in older}, {j: matches[j].reshape(n, 2)[pick] for j in older},
+            {j: match_valid[j].ravel()[pick] for j in older}, cfg.depth_prior_weight,
+        )  # fmt: skip
     fit = _fit(rays, depth_last, valid, matches, match_valid, kn, poses, older, cfg)
     for _ in range(cfg.pose_rounds - 1):
         worst = fit.max_residual_px.reshape(h, w)
@@ -265,13 +297,33 @@ def _assemble(pts_last, conf_last, cam_last, points_l, dynamic, valid, own, ext,
     out_pts, out_conf = [], []
     lifted: dict[int, np.ndarray] = {}
     quality: dict[int, np.ndarray] = {}
+    minimal = None
+    if cfg.lift_depth == "minimal":
+        minimal, _ = lift_minimal_motion(
+            points_l / np.where(valid, points_l[..., 2], 1.0)[..., None], np.where(valid, points_l[..., 2], 1.0),
+            matches, match_valid, {j: kn[j] for j in matches}, poses, cfg.lift_prior_weight,
+        )  # fmt: skip
+    bodies = None
+    if cfg.lift_objects:
+        bodies = lift_rigid_objects(
+            points_l, dynamic & valid, matches, match_valid, {j: kn[j] for j in matches}, poses,
+            cfg.lift_prior_weight, cfg.object_min_px, cfg.object_threshold_px,
+        )  # fmt: skip
     for t in targets:
         if t == last:
             continue
         if t in matches:
             q = np.exp(-((fb_error[t] / cfg.confidence_fb_px) ** 2)) * match_valid[t]
             quality[t] = np.nan_to_num(q, nan=0.0)
-            lifted[t] = _lift(own, t, ext, kn, matches[t], match_valid[t], poses[t], points_l, valid, valid & ~dynamic, cfg.lift_depth, cfg.lift_depth_tolerance)
+            if minimal is not None:
+                lifted[t] = minimal[t]
+            else:
+                depth_t = _to_camera(_own(own, t)[0], ext[t])[..., 2]
+                lifted[t] = lift_with_target_depth(
+                    points_l, depth_t, matches[t], match_valid[t], kn[t], poses[t], valid & ~dynamic, cfg.lift_depth, cfg.lift_depth_tolerance
+                )
+            if bodies is not None:
+                lifted[t] = np.where(np.isfinite(bodies[t]).all(-1, keepdims=True), bodies[t], lifted[t])
         else:  # not matched (flow_frames="targets" always matches the targets; kept for safety)
             quality[t] = np.zeros((h, w))
             lifted[t] = np.full((h, w, 3), np.nan)
@@ -284,6 +336,8 @@ def _assemble(pts_last, conf_last, cam_last, points_l, dynamic, valid, own, ext,
         missing = ~np.isfinite(flow_cam).all(-1)
         if missing.any():
             flow_cam = np.where(missing[..., None], _extrapolate(lifted, t, last), flow_cam)
+        moving = dynamic & valid
+        flow_cam = fill_from_nearest(flow_cam, moving & np.isfinite(flow_cam).all(-1), moving)
         flow_cam = np.where(np.isfinite(flow_cam), flow_cam, 0.0)
         flow_window = flow_cam @ rot_l  # camera L -> window frame: R_L^T v for row vectors v
         pts = np.where((dynamic & valid)[..., None], pts_last + flow_window, pts_last)
@@ -305,40 +359,6 @@ def _extrapolate(lifted: dict[int, np.ndarray], t: int, last: int) -> np.ndarray
         scaled = lifted[other] * ((last - t) / (last - other))
         out = np.where(np.isfinite(out).all(-1, keepdims=True), out, scaled)
     return out
-
-
-def _lift(own, t, ext, kn, match, match_ok, pose: RelativePose, points_l, valid, static, mode: str, tolerance: float) -> np.ndarray:
-    """Scene flow ``[h, w, 3]`` in camera L from t_L to t_t of every pixel with a match in frame t (NaN elsewhere).
-
-    The match's point at time t lies on frame t's ray through the match; its depth along that ray is the
-    model's depth of frame t there, rescaled so that the static matches agree with L's depth (frames of
-    one window can come out of the point head at slightly different scales).
-    """
-    pts_t, _ = _own(own, t)
-    cam_t_model = _to_camera(pts_t, ext[t])  # frame t's points in its own (model) camera
-    depth_t = read_nearest(cam_t_model[..., 2], match)  # nearest: never blend an object's depth with the background's
-    rigid_depth = pose.apply(points_l)[..., 2]  # the depth in camera t had the point not moved
-    ok = match_ok & valid & np.isfinite(depth_t) & (depth_t > 0)
-    static_ok = ok & static & (rigid_depth > 0)
-    ratio = rigid_depth[static_ok] / depth_t[static_ok]
-    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-    scale = float(np.median(ratio)) if ratio.size else 1.0
-    depth_t = depth_t * scale
-    if mode == "rigid":
-        depth_t = rigid_depth
-    elif mode == "checked":
-        # A read that lands on another surface (the match slipped off an object's edge) changes the depth
-        # far more than an object moves between frames; such a read is replaced by the depth the point would
-        # have without moving, which keeps the motion across the ray (what the flow measured) right.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jump = np.abs(np.log(depth_t / rigid_depth))
-        depth_t = np.where(np.isfinite(jump) & (jump <= tolerance), depth_t, rigid_depth)
-    ok &= np.isfinite(depth_t) & (depth_t > 0)
-    ray_t = np.concatenate([match, np.ones(match.shape[:-1] + (1,))], -1) @ np.linalg.inv(kn[t]).T
-    x_t = ray_t * depth_t[..., None]  # camera t
-    x_l = (x_t - pose.translation) @ pose.rotation  # back to camera L: R^T (x - t)
-    flow = x_l - points_l
-    return np.where(ok[..., None], flow, np.nan)
 
 
 def flow_dynamic_maps(

@@ -32,3 +32,33 @@ def clean_mask(mask: np.ndarray, valid: np.ndarray, open_px: int = 0, close_px: 
     if close_px > 0 and m.any():
         m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(close_px))
     return m.astype(bool) & valid
+
+
+def hysteresis(score: np.ndarray, low: float, high: float, valid: np.ndarray) -> np.ndarray:
+    """``[h, w]`` bool: pixels with ``score > low`` 8-connected to a pixel with ``score > high``.
+
+    A moving region's score is above ``high`` in its core and can dip near its edges and in its
+    textureless parts; single noisy pixels rarely reach ``high``. ``low >= high`` is a plain threshold.
+    """
+    strong = (score > high) & valid
+    if low >= high or not strong.any():
+        return strong
+    weak = ((score > low) & valid).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[strong])] = True
+    seeded[0] = False
+    return seeded[labels]
+
+
+def grow_into(mask: np.ndarray, allowed: np.ndarray, radius: int) -> np.ndarray:
+    """``[h, w]`` bool: pixels of ``allowed`` reachable from ``mask`` in at most ``radius`` 8-connected steps
+    that stay inside ``allowed`` (a geodesic dilation)."""
+    grown = mask.copy()
+    step = np.ones((3, 3), np.uint8)
+    for _ in range(radius):
+        nxt = cv2.dilate(grown.astype(np.uint8), step).astype(bool) & (allowed | grown)
+        if (nxt == grown).all():
+            break
+        grown = nxt
+    return grown & allowed & ~mask

@@ -64,13 +64,33 @@ def working_image(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(grey)
 
 
-def dis_flow(source: np.ndarray, target: np.ndarray, preset: str = "medium") -> np.ndarray:
+@dataclass(frozen=True)
+class DisSettings:
+    """OpenCV DIS settings: a preset and, optionally, the finest pyramid level it refines to.
+
+    The presets stop one or two pyramid levels above the image (``finest_scale`` 1 or 2: the flow is
+    computed at 1/2 or 1/4 resolution and upsampled); 0 computes it at the working resolution itself,
+    which on a small working grid is both more accurate and cheaper than a larger grid at the preset's level.
+    """
+
+    preset: str = "medium"
+    finest_scale: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.preset not in DIS_PRESETS:
+            raise ValueError(f"DIS preset must be one of {sorted(DIS_PRESETS)}, got {self.preset!r}")
+        if self.finest_scale is not None and not 0 <= self.finest_scale <= 4:
+            raise ValueError(f"DIS finest_scale must lie in 0..4 or be None, got {self.finest_scale}")
+
+
+def dis_flow(source: np.ndarray, target: np.ndarray, settings: DisSettings = DisSettings()) -> np.ndarray:
     """DIS optical flow ``[h, w, 2]`` float32 from grey ``source`` to grey ``target`` (same size, uint8)."""
     if source.shape != target.shape:
         raise ValueError(f"flow images differ in size: {source.shape} vs {target.shape}")
-    if preset not in DIS_PRESETS:
-        raise ValueError(f"DIS preset must be one of {sorted(DIS_PRESETS)}, got {preset!r}")
-    return cv2.DISOpticalFlow_create(DIS_PRESETS[preset]).calc(source, target, None)
+    dis = cv2.DISOpticalFlow_create(DIS_PRESETS[settings.preset])
+    if settings.finest_scale is not None:
+        dis.setFinestScale(settings.finest_scale)
+    return dis.calc(source, target, None)
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +149,7 @@ def compose(first: FlowField, second: FlowField) -> FlowField:
     return FlowField(flow.astype(np.float32), valid, error.astype(np.float32))
 
 
-def refine(source: np.ndarray, target: np.ndarray, initial: FlowField, preset: str) -> FlowField:
+def refine(source: np.ndarray, target: np.ndarray, initial: FlowField, settings: DisSettings = DisSettings()) -> FlowField:
     """One DIS pass between ``source`` and ``target`` warped by ``initial.flow``; the residual is composed in.
 
     ``warped(u) = target(u + F0(u))``; a flow r from source to warped gives ``F(u) = r(u) + F0(u + r(u))``.
@@ -137,6 +157,6 @@ def refine(source: np.ndarray, target: np.ndarray, initial: FlowField, preset: s
     """
     u, v = _grid(*source.shape)
     warped = cv2.remap(target, u + initial.flow[..., 0], v + initial.flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    residual = dis_flow(source, warped, preset)
+    residual = dis_flow(source, warped, settings)
     flow = residual + sample(initial.flow, residual)
     return FlowField(flow.astype(np.float32), initial.valid & inside(flow), initial.error)

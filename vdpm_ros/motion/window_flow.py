@@ -16,7 +16,7 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
-from .optical_flow import FlowField, compose, consistent, dis_flow, refine
+from .optical_flow import DisSettings, FlowField, compose, consistent, dis_flow, refine
 
 
 class LinkCache:
@@ -44,14 +44,14 @@ class LinkCache:
         return len(self._items)
 
 
-def _flow(images: Sequence[np.ndarray], a: int, b: int, preset: str, keys: Sequence[Hashable] | None, cache: LinkCache | None) -> np.ndarray:
+def _flow(images: Sequence[np.ndarray], a: int, b: int, dis: DisSettings, keys: Sequence[Hashable] | None, cache: LinkCache | None) -> np.ndarray:
     if cache is None or keys is None:
-        return dis_flow(images[a], images[b], preset)
-    # The image size and preset are part of the key: a cache shared across settings must not mix them.
-    key = (keys[a], keys[b], (images[a].shape, preset))
+        return dis_flow(images[a], images[b], dis)
+    # The image size and settings are part of the key: a cache shared across settings must not mix them.
+    key = (keys[a], keys[b], (images[a].shape, dis))
     flow = cache.get(key)
     if flow is None:
-        flow = dis_flow(images[a], images[b], preset)
+        flow = dis_flow(images[a], images[b], dis)
         cache.put(key, flow)
     return flow
 
@@ -59,7 +59,7 @@ def _flow(images: Sequence[np.ndarray], a: int, b: int, preset: str, keys: Seque
 def latest_to_targets(
     images: Sequence[np.ndarray],
     targets: Sequence[int],
-    preset: str = "medium",
+    dis: DisSettings = DisSettings(),
     fb_absolute_px: float = 1.0,
     fb_relative: float = 0.05,
     refine_chained: bool = True,
@@ -71,7 +71,7 @@ def latest_to_targets(
     Args:
         images: S grey working images ``[h, w]`` uint8, oldest first; the latest is ``images[-1]``.
         targets: window indices j < S-1 to match the latest frame to.
-        preset: DIS preset ("ultrafast", "fast", "medium").
+        dis: DIS settings.
         fb_absolute_px, fb_relative: forward-backward tolerance of each link (see
             :func:`~vdpm_ros.motion.optical_flow.consistent`), working pixels.
         refine_chained: refine chained flows (gap >= 2) with one direct DIS pass.
@@ -93,8 +93,8 @@ def latest_to_targets(
     oldest = min(targets)
     links: dict[int, FlowField] = {}
     for k in range(last, oldest, -1):  # link k -> k-1
-        forward = _flow(images, k, k - 1, preset, keys, cache)
-        backward = _flow(images, k - 1, k, preset, keys, cache)
+        forward = _flow(images, k, k - 1, dis, keys, cache)
+        backward = _flow(images, k - 1, k, dis, keys, cache)
         valid, error = consistent(forward, backward, fb_absolute_px, fb_relative)
         links[k] = FlowField(forward, valid, np.where(valid | np.isfinite(error), error, np.inf).astype(np.float32))
     out: dict[int, FlowField] = {}
@@ -104,7 +104,7 @@ def latest_to_targets(
             field = compose(field, links[j + 1])
             if refine_chained:
                 # Chaining on from the refined flow keeps the drift from growing with the gap.
-                field = refine(images[last], images[j], field, preset)
+                field = refine(images[last], images[j], field, dis)
         if j in targets:
             out[j] = field
     return out

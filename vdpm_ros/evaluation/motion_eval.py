@@ -70,7 +70,7 @@ class MotionEvalConfig:
     def scene(self) -> SceneConfig:
         h, w = self.camera_hw
         if self.static_scene:
-            return SceneConfig(height=h, width=w, frames=self.frames, deforming_objects=0, static_object_prob=1.0)
+            return SceneConfig(height=h, width=w, frames=self.frames, deforming_objects=0, static_object_prob=1.0, cross_view_prob=0.0)
         return SceneConfig(height=h, width=w, frames=self.frames)
 
 

@@ -29,6 +29,10 @@ class FlowMotionConfig:
         fb_absolute_px, fb_relative: forward-backward tolerance of each consecutive flow, in working
             pixels plus a fraction of the flow's length.
         pose_threshold_px: RANSAC inlier threshold of the relative pose, network pixels.
+        pose_hypotheses: besides PnP on the model's depth, try the essential matrix (no depth needed) and
+            the model's own cameras as each frame's first pose; the one whose matches one depth per pixel
+            explains best (robust cost) goes on.
+        essential_threshold_px: RANSAC threshold of the essential matrix, network pixels.
         pose_iterations: RANSAC iterations per older frame.
         pose_stride: every n-th network pixel (in both axes) takes part in the pose estimation.
         pose_refine: refine all poses jointly and robustly against the flow with the depth eliminated per
@@ -77,10 +81,14 @@ class FlowMotionConfig:
     fb_absolute_px: float = 1.0
     fb_relative: float = 0.05
     pose_threshold_px: float = 1.5
+    pose_hypotheses: bool = True
+    essential_threshold_px: float = 0.5
     pose_iterations: int = 200
     pose_stride: int = 2
-    pose_refine: bool = True
+    pose_refine: bool = False
     pose_rounds: int = 3
+    robust_rounds: bool = True
+    robust_scale_px: float = 1.0
     refine_inlier_px: float = 0.75
     depth_prior_weight: float = 1.0
     residual_floor_px: float = 0.75
@@ -91,11 +99,11 @@ class FlowMotionConfig:
     depth_disagreement: float = math.inf
     min_parallax: float = 0.8
     motion_threshold: float = 0.025
-    min_component_px: int = 12
+    min_component_px: int = 30
     close_px: int = 1
-    open_px: int = 0
+    open_px: int = 1
     confidence_fb_px: float = 1.0
-    lift_depth: str = "checked"
+    lift_depth: str = "minimal"
     lift_depth_tolerance: float = 0.3
     lift_prior_weight: float = 0.0
     lift_objects: bool = False
@@ -122,7 +130,7 @@ class FlowMotionConfig:
             raise ValueError(f"FlowMotionConfig.flow_frames must be one of {FLOW_FRAMES}, got {self.flow_frames!r}")
         if self.lift_depth not in LIFT_DEPTHS:
             raise ValueError(f"FlowMotionConfig.lift_depth must be one of {LIFT_DEPTHS}, got {self.lift_depth!r}")
-        for name in ("refine_chained", "lift_objects", "pose_refine"):
+        for name in ("refine_chained", "lift_objects", "pose_refine", "robust_rounds", "pose_hypotheses"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"FlowMotionConfig.{name} must be a bool, got {getattr(self, name)!r}")
         for name in ("pose_iterations", "pose_stride", "pose_rounds", "object_min_px", "residual_votes"):
@@ -131,7 +139,7 @@ class FlowMotionConfig:
         for name in ("min_component_px", "close_px", "open_px", "grow_unmatched_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FlowMotionConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("fb_absolute_px", "pose_threshold_px", "refine_inlier_px", "object_threshold_px", "motion_threshold", "confidence_fb_px"):
+        for name in ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "object_threshold_px", "motion_threshold", "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")
         for name in ("fb_relative", "lift_depth_tolerance", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):

@@ -122,3 +122,120 @@ def refine_relative_pose(points: np.ndarray, pixels: np.ndarray, intrinsics: np.
         return pose
     return RelativePose(cv2.Rodrigues(rvec)[0], tvec.ravel(), pose.inliers, pose.ok)
 
+
+
+def _hat(v: np.ndarray) -> np.ndarray:
+    """``[N, 3]`` -> ``[N, 3, 3]`` cross-product matrices."""
+    z = np.zeros(len(v))
+    return np.stack([np.stack([z, -v[:, 2], v[:, 1]], -1), np.stack([v[:, 2], z, -v[:, 0]], -1), np.stack([-v[:, 1], v[:, 0], z], -1)], 1)
+
+
+def refine_pose_robust(
+    points: np.ndarray,
+    pixels: np.ndarray,
+    intrinsics: np.ndarray,
+    pose: RelativePose,
+    scale_px: float = 1.0,
+    iterations: int = 5,
+    min_points: int = 12,
+) -> RelativePose:
+    """Gauss-Newton on the reprojection error with Cauchy weights (iteratively reweighted least squares).
+
+    Unlike a plain least-squares polish on pre-selected inliers, every match takes part with a weight
+    ``1 / (1 + (r / scale_px)^2)`` that falls with its current residual r, so regions the starting pose
+    explains badly are pulled in as the pose improves, while moving objects (large residuals under
+    every good pose) keep small weights.
+
+    Args:
+        points: ``[N, 3]`` points in camera L; pixels: ``[N, 2]`` matches in j; intrinsics: K of j.
+        pose: the starting pose (camera j from camera L).
+        scale_px: the Cauchy scale (pixels).
+        iterations: Gauss-Newton steps.
+    """
+    ok = np.isfinite(points).all(1) & np.isfinite(pixels).all(1)
+    points, pixels = points[ok], pixels[ok]
+    if len(points) < min_points:
+        return pose
+    fx, fy = intrinsics[0, 0], intrinsics[1, 1]
+    rot, trans = pose.rotation.copy(), pose.translation.copy()
+    for _ in range(iterations):
+        y = points @ rot.T + trans
+        z = y[:, 2]
+        front = z > 1e-9
+        if front.sum() < min_points:
+            return pose
+        uv, _ = project(y, intrinsics)
+        r = np.where(front[:, None], uv - pixels, 0.0)
+        w = np.where(front, 1.0 / (1.0 + (np.linalg.norm(r, axis=1) / scale_px) ** 2), 0.0)
+        zs = np.where(front, z, 1.0)
+        du_dy = np.zeros((len(y), 2, 3))
+        du_dy[:, 0, 0] = fx / zs
+        du_dy[:, 0, 2] = -fx * y[:, 0] / zs**2
+        du_dy[:, 1, 1] = fy / zs
+        du_dy[:, 1, 2] = -fy * y[:, 1] / zs**2
+        jac = np.concatenate([du_dy @ -_hat(y), du_dy], axis=2)  # [N, 2, 6]: (omega, tau) of Y' = exp(omega) Y + tau
+        h = np.einsum("n,nai,naj->ij", w, jac, jac)
+        g = np.einsum("n,nai,na->i", w, jac, r)
+        try:
+            step = -np.linalg.solve(h + 1e-6 * np.trace(h) / 6 * np.eye(6), g)
+        except np.linalg.LinAlgError:
+            return pose
+        d_rot = cv2.Rodrigues(step[:3])[0]
+        rot = d_rot @ rot
+        trans = d_rot @ trans + step[3:]
+    return RelativePose(rot, trans, pose.inliers, pose.ok)
+
+
+def estimate_essential_pose(
+    pixels_l: np.ndarray,
+    pixels_j: np.ndarray,
+    intrinsics_l: np.ndarray,
+    intrinsics_j: np.ndarray,
+    depth_l: np.ndarray,
+    threshold_px: float,
+    min_inliers: int = 12,
+    seed: int = 0,
+) -> RelativePose:
+    """Pose of camera j relative to camera L from 2D-2D matches (essential matrix in RANSAC), scaled by depth.
+
+    The essential matrix needs no depth, so the model's depth errors cannot trade the rotation against
+    the translation (which PnP on a rough depth can); the depth only sets the translation's length
+    (median ratio of the model's depth to the depth the pose triangulates). It degenerates when the
+    camera barely translates, where PnP (:func:`estimate_relative_pose`) is the one to use.
+
+    Args:
+        pixels_l: ``[N, 2]`` pixels of L; pixels_j: ``[N, 2]`` their matches in j.
+        intrinsics_l, intrinsics_j: ``[3, 3]`` K of each camera.
+        depth_l: ``[N]`` the model's depth of the L pixels (sets the scale).
+        threshold_px: RANSAC threshold (pixels of j).
+    """
+    n = len(pixels_l)
+    if n < max(8, min_inliers):
+        return RelativePose.identity(n)
+
+    def normalised(px: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray((np.concatenate([px, np.ones((len(px), 1))], 1) @ np.linalg.inv(k).T)[:, :2], dtype=np.float64)
+
+    a, b = normalised(pixels_l, intrinsics_l), normalised(pixels_j, intrinsics_j)
+    focal = 0.5 * (intrinsics_j[0, 0] + intrinsics_j[1, 1])
+    cv2.setRNGSeed(seed)
+    try:
+        e, mask = cv2.findEssentialMat(a, b, np.eye(3), method=cv2.RANSAC, prob=0.999, threshold=threshold_px / focal)
+        if e is None or e.shape != (3, 3):
+            return RelativePose.identity(n)
+        count, rot, t, mask = cv2.recoverPose(e, a, b, np.eye(3), mask=mask)
+    except cv2.error:
+        return RelativePose.identity(n)
+    inl = mask.ravel() > 0
+    if count < min_inliers:
+        return RelativePose.identity(n)
+    t = t.ravel()
+    # Inverse depth of each inlier along L's ray for a unit translation (the linear form of rigidity.py).
+    rr = np.concatenate([a, np.ones((n, 1))], 1) @ rot.T
+    alpha = np.stack([rr[:, 0] - b[:, 0] * rr[:, 2], rr[:, 1] - b[:, 1] * rr[:, 2]], 1)
+    beta = np.stack([t[0] - b[:, 0] * t[2], t[1] - b[:, 1] * t[2]], 1)
+    rho = -(alpha * beta).sum(1) / np.maximum((beta * beta).sum(1), 1e-12)
+    use = inl & (rho > 1e-9) & np.isfinite(depth_l) & (depth_l > 0)
+    if use.sum() < min_inliers:
+        return RelativePose.identity(n)
+    return RelativePose(rot, t * float(np.median(depth_l[use] * rho[use])), inl, True)

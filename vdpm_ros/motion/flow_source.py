@@ -35,7 +35,7 @@ from torch import Tensor
 from ..model.outputs import DynamicPointMaps, PointMaps
 from ..preprocessing import ImageTransform
 from .config import FlowMotionConfig
-from .ego_motion import RelativePose, estimate_relative_pose, refine_relative_pose
+from .ego_motion import RelativePose, estimate_essential_pose, estimate_relative_pose, refine_pose_robust, refine_relative_pose
 from .lifting import fill_from_nearest, lift_minimal_motion, lift_rigid_objects, lift_with_target_depth
 from .grids import inside_image, net_pixels, net_to_working, read_bilinear, read_nearest, working_to_net
 from .mask_cleanup import clean_mask, grow_into, hysteresis
@@ -240,7 +240,19 @@ def _poses_and_rigidity(points_l, rays, depth_last, valid, matches, match_valid,
     poses = {}
     for j in older:
         sel = sub & match_valid[j]
-        pose = estimate_relative_pose(points_l[sel], matches[j][sel], kn[j], cfg.pose_threshold_px, cfg.pose_iterations, seed=j)
+        candidates = [estimate_relative_pose(points_l[sel], matches[j][sel], kn[j], cfg.pose_threshold_px, cfg.pose_iterations, seed=j)]
+        if cfg.pose_hypotheses:
+            # PnP on a rough depth can trade rotation for translation; the essential matrix cannot (it needs
+            # no depth) but degenerates without translation; the model's own cameras are a third guess.
+            pix = net_pixels((h, w))
+            candidates.append(estimate_essential_pose(pix[sel], matches[j][sel], kn[last], kn[j], depth_last[sel], cfg.essential_threshold_px, seed=j))
+            rel = ext[j] @ np.linalg.inv(np.vstack([ext[last], [0, 0, 0, 1]]))
+            candidates.append(RelativePose(rel[:3, :3], rel[:3, 3], np.zeros(int(sel.sum()), bool), True))
+            candidates = [c for c in candidates if c.ok]
+        pose = candidates[0]
+        if len(candidates) > 1:
+            costs = [_frame_cost(c, rays, depth_last, valid & sub, matches[j], match_valid[j], kn[j], cfg) for c in candidates]
+            pose = candidates[int(np.argmin(costs))]
         if not pose.ok:
             # No consensus (too few matches, or no majority): fall back on the model's cameras.
             rel = ext[j] @ np.linalg.inv(np.vstack([ext[last], [0, 0, 0, 1]]))
@@ -268,10 +280,28 @@ def _poses_and_rigidity(points_l, rays, depth_last, valid, matches, match_valid,
         for j in older:
             pose = poses[j]
             scaled = RelativePose(pose.rotation, pose.translation * gauge, pose.inliers, pose.ok)
-            sel = sub & good & match_valid[j]
-            poses[j] = refine_relative_pose(points[sel], matches[j][sel], kn[j], scaled)
+            if cfg.robust_rounds:
+                sel = sub & valid & match_valid[j]
+                poses[j] = refine_pose_robust(points[sel], matches[j][sel], kn[j], scaled, cfg.robust_scale_px)
+            else:
+                sel = sub & good & match_valid[j]
+                poses[j] = refine_relative_pose(points[sel], matches[j][sel], kn[j], scaled)
         fit = _fit(rays, depth_last, valid, matches, match_valid, kn, poses, older, cfg)
     return poses, fit
+
+
+def _frame_cost(pose, rays, depth_last, pick, match, match_ok, k, cfg) -> float:
+    """Robust (Cauchy) cost of one frame's matches under ``pose`` after the best depth per pixel."""
+    sel = (pick & match_ok).ravel()
+    if not sel.any():
+        return np.inf
+    n = pick.size
+    fit = fit_rigid_depth(
+        rays.reshape(n, 3)[sel], 1.0 / np.maximum(np.where(pick, depth_last, 1.0).ravel()[sel], 1e-9), pose.rotation[None],
+        pose.translation[None], k[None], match.reshape(n, 2)[sel][None], np.ones((1, int(sel.sum())), bool), cfg.depth_prior_weight,
+    )  # fmt: skip
+    r = np.nan_to_num(fit.residual_px[0], nan=1e3, posinf=1e3)
+    return float(np.log1p((r / cfg.robust_scale_px) ** 2).mean())
 
 
 def _fit(rays, depth_last, valid, matches, match_valid, kn, poses, older, cfg) -> RigidityFit:

@@ -47,6 +47,10 @@ class FlowMotionConfig:
         residual_motion_fraction: a residual counts as motion when the 3D displacement it implies
             (residual x depth / focal length) exceeds this fraction of the pipeline's motion threshold
             (``motion_threshold`` x scene scale).
+        texture_sigma_px: scale (working pixels) of the structure tensor that weighs each residual by how
+            well the image texture lets the flow measure it in that direction (the aperture problem); 0 = off.
+        texture_floor: added to the tensor's larger eigenvalue ((grey levels / 255 per pixel)^2): residuals in
+            regions whose texture is weaker than this count less.
         residual_votes: in how many older frames the residual must exceed its threshold (fewer where
             fewer frames have a valid match): 1 is the union over the window; 2 ignores one frame's bad flow.
         score_low: hysteresis: pixels whose motion score (residual over threshold, see ``residual_votes``)
@@ -92,8 +96,10 @@ class FlowMotionConfig:
     refine_inlier_px: float = 0.75
     depth_prior_weight: float = 1.0
     residual_floor_px: float = 0.75
-    residual_motion_fraction: float = 0.5
+    residual_motion_fraction: float = 0.25
     residual_votes: int = 2
+    texture_sigma_px: float = 3.0
+    texture_floor: float = 0.0
     score_low: float = 1.0
     grow_unmatched_px: int = 3
     depth_disagreement: float = math.inf
@@ -105,7 +111,7 @@ class FlowMotionConfig:
     confidence_fb_px: float = 1.0
     lift_depth: str = "minimal"
     lift_depth_tolerance: float = 0.3
-    lift_prior_weight: float = 0.0
+    lift_prior_weight: float = 0.1
     lift_objects: bool = False
     object_min_px: int = 30
     object_threshold_px: float = 1.5
@@ -142,7 +148,7 @@ class FlowMotionConfig:
         for name in ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "object_threshold_px", "motion_threshold", "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")
-        for name in ("fb_relative", "lift_depth_tolerance", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
+        for name in ("fb_relative", "texture_sigma_px", "texture_floor", "lift_depth_tolerance", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a finite number >= 0, got {getattr(self, name)}")
         if not 0 < self.score_low <= 1:

@@ -39,9 +39,9 @@ from .ego_motion import RelativePose, estimate_essential_pose, estimate_relative
 from .lifting import fill_from_nearest, lift_minimal_motion, lift_rigid_objects, lift_with_target_depth
 from .grids import inside_image, net_pixels, net_to_working, read_bilinear, read_nearest, working_to_net
 from .mask_cleanup import clean_mask, grow_into, hysteresis
-from .optical_flow import DisSettings, working_image, working_size
+from .optical_flow import DisSettings, structure_tensor, working_image, working_size
 from .pose_refinement import refine_poses
-from .rigidity import RigidityFit, depth_disagreement, fit_rigid_depth
+from .rigidity import RigidityFit, depth_disagreement, fit_rigid_depth, textured_residual
 from .window_flow import LinkCache, latest_to_targets
 
 
@@ -157,23 +157,31 @@ def flow_motion(
     poses, fit = _poses_and_rigidity(points_l, rays, depth_last, valid, matches, match_valid, kn, ext, last, older, cfg)
 
     residual = fit.residual_px.reshape(len(older), h, w)
+    if cfg.texture_sigma_px > 0:
+        work_hw = working_size(tf_last.raw_hw, cfg.flow_width)
+        tensor = structure_tensor(working_image(np.asarray(images_raw[last]), work_hw), cfg.texture_sigma_px)
+        tensor = read_bilinear(tensor, net_to_working(tf_last, work_hw))
+        weighted = textured_residual(fit.residual_vector.reshape(len(older), h, w, 2), tensor[None], cfg.texture_floor)
+        residual = np.where(np.isfinite(residual), weighted, residual)
     focal = 0.5 * (kn[last, 0, 0] + kn[last, 1, 1])
     threshold_px = np.maximum(
         cfg.residual_floor_px, cfg.residual_motion_fraction * cfg.motion_threshold * scene_scale * focal / np.maximum(depth_last, 1e-9)
     )
     score = motion_score(residual, threshold_px, cfg.residual_votes)
     moving = hysteresis(score, cfg.score_low, 1.0, valid)
+    disagreement = depth_disagreement(fit, 1.0 / np.maximum(depth_last.ravel(), 1e-12)).reshape(h, w)
+    if np.isfinite(cfg.depth_disagreement):
+        moving |= (disagreement > cfg.depth_disagreement) & (fit.parallax.reshape(h, w) >= cfg.min_parallax)
+    raw_dynamic = moving & valid
+    # Clean first, so that only regions that survive on their own evidence grow into unknown pixels.
+    dynamic = clean_mask(raw_dynamic, valid, cfg.open_px, 0, cfg.min_component_px)
     if cfg.grow_unmatched_px > 0:
         # No trusted match in any frame (just entered the view, or uncovered): unknown. The part of an object
         # that entered the view moves with the rest of it, so a moving region extends into unknown pixels
         # next to it; only a little, because the background an object uncovers is unknown and next to it too.
         unmatched = valid & ~np.any([match_valid[j] for j in older], axis=0)
-        moving |= grow_into(moving, unmatched, cfg.grow_unmatched_px)
-    disagreement = depth_disagreement(fit, 1.0 / np.maximum(depth_last.ravel(), 1e-12)).reshape(h, w)
-    if np.isfinite(cfg.depth_disagreement):
-        moving |= (disagreement > cfg.depth_disagreement) & (fit.parallax.reshape(h, w) >= cfg.min_parallax)
-    raw_dynamic = moving & valid
-    dynamic = clean_mask(raw_dynamic, valid, cfg.open_px, cfg.close_px, cfg.min_component_px)
+        dynamic |= grow_into(dynamic, unmatched, cfg.grow_unmatched_px)
+    dynamic = clean_mask(dynamic, valid, 0, cfg.close_px, 0)
 
     maps = _assemble(
         pts_last, conf_last, cam_last, points_l, dynamic, valid, own, ext, kn, transforms, matches, match_valid, fb_error, poses, targets, last, cfg

@@ -160,3 +160,15 @@ def refine(source: np.ndarray, target: np.ndarray, initial: FlowField, settings:
     residual = dis_flow(source, warped, settings)
     flow = residual + sample(initial.flow, residual)
     return FlowField(flow.astype(np.float32), initial.valid & inside(flow), initial.error)
+
+
+def structure_tensor(grey: np.ndarray, sigma: float) -> np.ndarray:
+    """``[h, w, 3]`` float32 (Ixx, Ixy, Iyy) of a grey image (values in [0, 1] units), Gaussian-smoothed.
+
+    Its eigenvalues say how well a patch pins the flow down in each direction (DIS matches patches).
+    """
+    g = grey.astype(np.float32) / 255.0
+    ix = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    iy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    out = np.stack([ix * ix, ix * iy, iy * iy], -1)
+    return cv2.GaussianBlur(out, (0, 0), sigma)

@@ -39,11 +39,13 @@ class RigidityFit:
             match is not valid).
         parallax: ``[N]`` fraction of the fit's information that came from the flow (0 = depth from the
             prior alone, 1 = from the matches alone).
+        residual_vector: ``[J, N, 2]`` the residual as a vector (observed match minus the rigid one), pixels.
     """
 
     inverse_depth: np.ndarray
     residual_px: np.ndarray
     parallax: np.ndarray
+    residual_vector: np.ndarray
 
     @property
     def max_residual_px(self) -> np.ndarray:
@@ -93,12 +95,35 @@ def fit_rigid_depth(
     x = a + rho[None, :, None] * b  # [J, N, 3] the point in camera j, times rho
     with np.errstate(divide="ignore", invalid="ignore"):
         proj = x[..., :2] / x[..., 2:3]
-        residual = np.linalg.norm(proj - matches, axis=-1)
+        vector = matches - proj
+        residual = np.linalg.norm(vector, axis=-1)
     residual = np.where(valid & (x[..., 2] > 0), residual, np.where(valid, np.inf, np.nan))
-    return RigidityFit(rho, residual, info / (info + lam))
+    return RigidityFit(rho, residual, info / (info + lam), vector)
 
 
 def depth_disagreement(fit: RigidityFit, prior_inverse_depth: np.ndarray) -> np.ndarray:
     """``[N]`` |log(fitted depth / model depth)|: how far the flow's depth is from the model's."""
     with np.errstate(divide="ignore"):
         return np.abs(np.log(np.maximum(fit.inverse_depth, 1e-12) / np.maximum(prior_inverse_depth, 1e-12)))
+
+
+def textured_residual(vector: np.ndarray, tensor: np.ndarray, floor: float) -> np.ndarray:
+    """Residual length ``[...]`` counting only what the image texture lets the flow measure.
+
+    Where the image varies in one direction only (an edge, stripes) the flow along the edge is a guess
+    (the aperture problem); in flat regions it is a guess in every direction. With the local structure
+    tensor ``T`` (``tensor [..., 3]`` = (Ixx, Ixy, Iyy), smoothed) normalised by its larger eigenvalue plus
+    ``floor``, the residual r counts as ``sqrt(r^T T_hat r)``: in full along well-textured directions, less
+    along weakly textured ones.
+
+    Args:
+        vector: ``[..., 2]`` residual vectors (pixels).
+        tensor: ``[..., 3]`` structure tensor entries, broadcast against ``vector``.
+        floor: added to the larger eigenvalue (same units as the tensor); sets what "weak texture" is.
+    """
+    a, b, c = tensor[..., 0], tensor[..., 1], tensor[..., 2]
+    lam_max = 0.5 * (a + c) + np.sqrt(0.25 * (a - c) ** 2 + b**2)
+    norm = lam_max + floor
+    x, y = vector[..., 0], vector[..., 1]
+    q = (a * x * x + 2 * b * x * y + c * y * y) / norm
+    return np.sqrt(np.maximum(q, 0.0))

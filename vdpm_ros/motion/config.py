@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from .optical_flow import DIS_PRESETS
 
 FLOW_FRAMES = ("window", "targets")
-LIFT_DEPTHS = ("minimal", "target", "rigid", "checked")
+LIFT_DEPTHS = ("least_motion", "target")
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,11 @@ class FlowMotionConfig:
         essential_threshold_px: RANSAC threshold of the essential matrix, network pixels.
         pose_iterations: RANSAC iterations per older frame.
         pose_stride: every n-th network pixel (in both axes) takes part in the pose estimation.
-        pose_refine: refine all poses jointly and robustly against the flow with the depth eliminated per
-            pixel (a structure-less bundle adjustment, see :mod:`.pose_refinement`).
-        pose_rounds: rounds of (pose from depth, depth from poses): the second round estimates the pose
-            with the depths the flow itself triangulates, which are consistent across frames.
-        refine_inlier_px: in rounds after the first, pixels whose worst rigidity residual (network
-            pixels) is at most this polish the poses.
+        pose_rounds: rounds of (depth per pixel from the poses, poses from those depths) including the
+            first; see :mod:`.camera_motion`.
+        robust_scale_px: Cauchy scale of the robust pose polish and of the choice between pose guesses.
+        refine_inlier_px: pixels whose worst rigidity residual (network pixels) is at most this fix the
+            scale of the triangulated depths after each round.
         depth_prior_weight: weight of the model's depth in the per-pixel rigid depth fit, px^2 per unit
             of relative inverse-depth error; only matters where there is little parallax.
         residual_floor_px: flow residual (network pixels) below which a pixel is never dynamic (flow noise).
@@ -66,15 +65,12 @@ class FlowMotionConfig:
         open_px: radius of the opening that removes thin false alarms (0 = none).
         confidence_fb_px: forward-backward error (working pixels) at which a match's weight in the
             confidence falls to 1/e.
-        lift_depth: the depth of a moving pixel's match in the target frame: "target" (the model's depth
-            of the target frame there), "rigid" (the depth it would have had it not moved: only the motion
-            across the ray is kept) or "checked" ("target" unless it differs from "rigid" by more than
-            ``lift_depth_tolerance`` in |log|, which means the match slipped onto another surface).
-        lift_depth_tolerance: see ``lift_depth``.
-        lift_objects: lift each connected dynamic region with its own rigid motion (PnP on its matches
-            and L's depth) where that fits; ``lift_depth`` covers the rest.
-        object_min_px: fewest trusted matches (network pixels) for a region's rigid motion.
-        object_threshold_px: RANSAC inlier threshold of a region's rigid motion, network pixels.
+        lift_depth: how a moving pixel's match is lifted to 3D (see :mod:`.lifting`): "least_motion" (the
+            least motion that explains the flow in every frame, pulled towards the model's depth of the
+            latest frame by ``lift_prior_weight``; reads only the latest frame's own-time map) or "target"
+            (the model's depth of the target frame at the match, checked by ``lift_depth_tolerance``).
+        lift_prior_weight: see ``lift_depth`` and :func:`~vdpm_ros.motion.lifting.lift_least_motion`.
+        lift_depth_tolerance: |log| depth jump at which "target" distrusts the target frame's depth.
     """
 
     flow_width: int = 160
@@ -89,9 +85,7 @@ class FlowMotionConfig:
     essential_threshold_px: float = 0.5
     pose_iterations: int = 200
     pose_stride: int = 2
-    pose_refine: bool = False
     pose_rounds: int = 3
-    robust_rounds: bool = True
     robust_scale_px: float = 1.0
     refine_inlier_px: float = 0.75
     depth_prior_weight: float = 1.0
@@ -109,12 +103,9 @@ class FlowMotionConfig:
     close_px: int = 1
     open_px: int = 1
     confidence_fb_px: float = 1.0
-    lift_depth: str = "minimal"
+    lift_depth: str = "least_motion"
     lift_depth_tolerance: float = 0.3
     lift_prior_weight: float = 0.1
-    lift_objects: bool = False
-    object_min_px: int = 30
-    object_threshold_px: float = 1.5
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -136,21 +127,23 @@ class FlowMotionConfig:
             raise ValueError(f"FlowMotionConfig.flow_frames must be one of {FLOW_FRAMES}, got {self.flow_frames!r}")
         if self.lift_depth not in LIFT_DEPTHS:
             raise ValueError(f"FlowMotionConfig.lift_depth must be one of {LIFT_DEPTHS}, got {self.lift_depth!r}")
-        for name in ("refine_chained", "lift_objects", "pose_refine", "robust_rounds", "pose_hypotheses"):
+        for name in ("refine_chained", "pose_hypotheses"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"FlowMotionConfig.{name} must be a bool, got {getattr(self, name)!r}")
-        for name in ("pose_iterations", "pose_stride", "pose_rounds", "object_min_px", "residual_votes"):
+        for name in ("pose_iterations", "pose_stride", "pose_rounds", "residual_votes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FlowMotionConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("min_component_px", "close_px", "open_px", "grow_unmatched_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FlowMotionConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "object_threshold_px", "motion_threshold", "confidence_fb_px"):
+        for name in ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "motion_threshold", "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")
-        for name in ("fb_relative", "texture_sigma_px", "texture_floor", "lift_depth_tolerance", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
+        for name in ("fb_relative", "texture_sigma_px", "texture_floor", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a finite number >= 0, got {getattr(self, name)}")
+        if not self.lift_depth_tolerance > 0:
+            raise ValueError(f"FlowMotionConfig.lift_depth_tolerance must be > 0 (inf = always the target depth), got {self.lift_depth_tolerance}")
         if not 0 < self.score_low <= 1:
             raise ValueError(f"FlowMotionConfig.score_low must lie in (0, 1], got {self.score_low}")
         if not self.depth_disagreement > 0:

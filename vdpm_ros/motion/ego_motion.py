@@ -1,11 +1,15 @@
-"""Relative camera pose from flow correspondences and depth: PnP inside RANSAC (OpenCV).
+"""Relative camera pose from flow correspondences (OpenCV): PnP or essential matrix in RANSAC, robust polish.
 
-The latest frame's pixels, lifted to 3D with the model's depth, are matched by optical flow to pixels of
-an older frame; the camera motion is the rigid transform that projects the most of those points onto
-their matches. RANSAC makes it robust to moving objects and bad matches, as long as the static scene
-is the majority (an object that fills the view defeats it). PnP fixes the translation's scale by the
-depth, so all older frames get poses in one scale, that of the latest frame's depth; unlike an
-essential matrix it does not degenerate when the camera only rotates.
+The latest frame's pixels are matched by optical flow to pixels of an older frame. RANSAC keeps the
+pose that most matches agree with, so moving objects and bad matches do not pull it, as long as the
+static scene is the majority (an object that fills the view defeats it).
+
+- :func:`estimate_relative_pose`: PnP on the pixels lifted with the model's depth. The depth fixes the
+  translation's scale, and it does not degenerate when the camera only rotates; but a rough depth can
+  trade rotation for translation.
+- :func:`estimate_essential_pose`: the essential matrix needs no depth (the depth only scales the
+  translation afterwards), but degenerates without translation.
+- :func:`refine_pose_robust`: Gauss-Newton with Cauchy weights on every match.
 """
 
 from __future__ import annotations
@@ -103,27 +107,6 @@ def estimate_relative_pose(
     return RelativePose(rot, tvec.ravel(), inl, True)
 
 
-def refine_relative_pose(points: np.ndarray, pixels: np.ndarray, intrinsics: np.ndarray, pose: RelativePose, min_points: int = 12) -> RelativePose:
-    """Levenberg-Marquardt polish of ``pose`` on 3D-2D matches that are all trusted (no RANSAC).
-
-    Args:
-        points: ``[N, 3]`` points in camera L; pixels: ``[N, 2]`` their matches in image j; intrinsics: K of j.
-        pose: the starting pose; returned unchanged with fewer than ``min_points`` matches.
-    """
-    if len(points) < min_points:
-        return pose
-    obj = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 1, 3)
-    img = np.ascontiguousarray(pixels, dtype=np.float64).reshape(-1, 1, 2)
-    rvec = cv2.Rodrigues(np.ascontiguousarray(pose.rotation))[0]
-    tvec = np.ascontiguousarray(pose.translation, dtype=np.float64).reshape(3, 1)
-    try:
-        rvec, tvec = cv2.solvePnPRefineLM(obj, img, np.asarray(intrinsics, dtype=np.float64), None, rvec, tvec)
-    except cv2.error:
-        return pose
-    return RelativePose(cv2.Rodrigues(rvec)[0], tvec.ravel(), pose.inliers, pose.ok)
-
-
-
 def _hat(v: np.ndarray) -> np.ndarray:
     """``[N, 3]`` -> ``[N, 3, 3]`` cross-product matrices."""
     z = np.zeros(len(v))
@@ -173,9 +156,10 @@ def refine_pose_robust(
         du_dy[:, 0, 2] = -fx * y[:, 0] / zs**2
         du_dy[:, 1, 1] = fy / zs
         du_dy[:, 1, 2] = -fy * y[:, 1] / zs**2
-        jac = np.concatenate([du_dy @ -_hat(y), du_dy], axis=2)  # [N, 2, 6]: (omega, tau) of Y' = exp(omega) Y + tau
-        h = np.einsum("n,nai,naj->ij", w, jac, jac)
-        g = np.einsum("n,nai,na->i", w, jac, r)
+        jac = np.concatenate([np.matmul(du_dy, -_hat(y)), du_dy], axis=2)  # [N, 2, 6]: (omega, tau) of Y' = exp(omega) Y + tau
+        jw = (jac * w[:, None, None]).reshape(-1, 6)
+        h = jw.T @ jac.reshape(-1, 6)
+        g = jw.T @ r.reshape(-1)
         try:
             step = -np.linalg.solve(h + 1e-6 * np.trace(h) / 6 * np.eye(6), g)
         except np.linalg.LinAlgError:

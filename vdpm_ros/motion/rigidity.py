@@ -78,8 +78,8 @@ def fit_rigid_depth(
         prior_weight: weight of the prior, px^2 per unit of (rho / rho_prior - 1)^2.
     """
     J, N = valid.shape
-    a = np.einsum("jab,jbc,nc->jna", intrinsics, rotations, rays)  # [J, N, 3]
-    b = np.einsum("jab,jb->ja", intrinsics, translations)[:, None, :]  # [J, 1, 3]
+    a = rays[None] @ np.swapaxes(intrinsics @ rotations, 1, 2)  # [J, N, 3]: K_j R_j r
+    b = (intrinsics @ translations[..., None])[..., 0][:, None, :]  # [J, 1, 3]: K_j t_j
     u, v = matches[..., 0], matches[..., 1]
     alpha = np.stack([a[..., 0] - u * a[..., 2], a[..., 1] - v * a[..., 2]], -1)  # [J, N, 2]
     beta = np.stack([b[..., 0] - u * b[..., 2], b[..., 1] - v * b[..., 2]], -1)
@@ -127,3 +127,19 @@ def textured_residual(vector: np.ndarray, tensor: np.ndarray, floor: float) -> n
     x, y = vector[..., 0], vector[..., 1]
     q = (a * x * x + 2 * b * x * y + c * y * y) / norm
     return np.sqrt(np.maximum(q, 0.0))
+
+
+def motion_score(residual: np.ndarray, threshold: np.ndarray, votes: int) -> np.ndarray:
+    """How strongly each pixel moves: ``[...]``, above 1 = moving.
+
+    The ``votes``-th largest of ``residual [J, ...] / threshold [...]`` over the frames with a valid match
+    (NaN = none); the smallest of them where fewer frames have one; 0 where none has. With ``votes=2`` one
+    frame whose flow went wrong cannot flag a pixel alone, while a moving point's residual grows with the
+    time gap, so it exceeds the threshold in several frames.
+    """
+    ratio = np.where(np.isnan(residual), -np.inf, residual / threshold[None])
+    ordered = -np.sort(-ratio, axis=0)  # descending; frames without a match last
+    count = (~np.isnan(residual)).sum(0)
+    k = np.clip(np.minimum(votes, count) - 1, 0, residual.shape[0] - 1)
+    score = np.take_along_axis(ordered, k[None], axis=0)[0]
+    return np.where(count > 0, score, 0.0)

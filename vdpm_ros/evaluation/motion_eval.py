@@ -31,6 +31,9 @@ from torch import Tensor
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD, mean_distance, motion_mask, pose_encoding_to_cameras
 from ..model.outputs import DynamicPointMaps, PointMaps
+from ..motion.config import FlowMotionConfig
+from ..motion.flow_source import flow_dynamic_maps
+from ..motion.window_flow import LinkCache
 from ..pipeline.resample import net_valid_mask, raw_sampling, sample_to_raw
 from ..preprocessing import ImageTransform, preprocess_images
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
@@ -91,7 +94,9 @@ class MotionWindow:
         gt_valid_raw: ``[H, W]`` bool, the latest camera pixel sees a surface.
         gt_net: ``[S, h, w, 3]`` float32 true P_L(t_j) for every j at the network's pixel centres (nearest camera pixel).
         gt_valid_net: ``[h, w]`` bool.
-        model_s: wall time of the model calls the flow source needs (encode, cameras, time_variant).
+        encode_s: wall time of ``model.encode`` (the backbone, which both sources need).
+        own_s: wall time of ``model.time_variant`` on the latest frame (what the flow source adds).
+        decode_s: wall time of ``model.decode`` of the three target times (what the model source adds).
     """
 
     seed: int
@@ -106,7 +111,9 @@ class MotionWindow:
     gt_valid_raw: np.ndarray
     gt_net: np.ndarray
     gt_valid_net: np.ndarray
-    model_s: float = 0.0
+    encode_s: float = 0.0
+    own_s: float = 0.0
+    decode_s: float = 0.0
 
     @property
     def size(self) -> int:
@@ -129,6 +136,7 @@ class WindowScore:
     epe: float
     epe_no_motion: float
     seconds: float = 0.0
+    first: bool = False
 
 
 def _window_ground_truth(seq: SyntheticSequence, frames: Sequence[int], tf: ImageTransform) -> tuple[np.ndarray, ...]:
@@ -158,13 +166,18 @@ def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode
         frames = list(range(start, start + S))
         images = [seq.images[i] for i in frames]
         x, transforms = preprocess_images(images, cfg.preprocess_mode, model.config.img_size)
-        t0 = time.perf_counter()
         with torch.inference_mode():
+            t0 = time.perf_counter()
             state = model.encode(x.to(device))
-            pose_enc = model.cameras(state).pose_enc[0].float()
-            own = model.time_variant(state)
             t1 = time.perf_counter()
+            pose_enc = model.cameras(state).pose_enc[0].float()
+            t2 = time.perf_counter()
+            model.time_variant(state, frames=[S - 1])  # timed alone: all the default flow source reads
+            t3 = time.perf_counter()
+            own = model.time_variant(state)  # every frame, for lift_depth="target"
+            t4 = time.perf_counter()
             decoded = model.decode(state, target_times=sorted({0, S - 2, S - 1}), frames=[S - 1]) if decode else None
+            t5 = time.perf_counter()
         extrinsics, k_net = pose_encoding_to_cameras(pose_enc, tuple(state.image_hw))
         k_net = k_net.clone()
         k_net[:, :2, 2] -= 0.5  # VGGT's principal point is the image centre with the origin at a corner (see the processor)
@@ -173,7 +186,10 @@ def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode
         if decoded is not None:
             decoded = DynamicPointMaps(decoded.pts3d.float().cpu(), decoded.conf.float().cpu(), decoded.target_times, decoded.frames)
         out.append(
-            MotionWindow(seq.seed, start, images, transforms, own, extrinsics.cpu(), k_net.cpu(), decoded, *gt, model_s=t1 - t0)
+            MotionWindow(
+                seq.seed, start, images, transforms, own, extrinsics.cpu(), k_net.cpu(), decoded, *gt,
+                encode_s=t1 - t0, own_s=t3 - t2, decode_s=(t5 - t4) if decode else float("nan"),
+            )  # fmt: skip
         )
     return out
 
@@ -235,6 +251,27 @@ def model_source(window: MotionWindow) -> DynamicPointMaps:
     return window.decoded
 
 
+def flow_source(config: FlowMotionConfig = FlowMotionConfig(), streaming: bool = True) -> Source:
+    """The flow motion source on prepared windows.
+
+    With ``streaming`` the consecutive-frame flows are kept between the windows of a sequence (keyed by
+    the frame's index in it), as a node whose windows slide by one frame would keep them.
+    """
+    caches: dict[int, LinkCache] = {}
+
+    def run(window: MotionWindow) -> DynamicPointMaps:
+        keys = cache = None
+        if streaming:
+            cache = caches.setdefault(window.seed, LinkCache(4 * window.size))
+            keys = [window.start + i for i in range(window.size)]
+        return flow_dynamic_maps(
+            window.images, window.transforms, window.own, window.extrinsics, window.intrinsics_net, window.target_times,
+            window.size - 1, config, keys, cache,
+        )  # fmt: skip
+
+    return run
+
+
 @dataclass
 class MotionEvaluation:
     """Per-sequence and overall motion metrics of one source (see the module docstring)."""
@@ -275,6 +312,8 @@ def summarise(scores: dict[int, list[WindowScore]]) -> MotionEvaluation:
         "epe_ratio": epe / base if base > 0 else float("nan"),
         "flagged": _nanmean([r["flagged"] for r in rows]),
         "source_ms": _nanmean([r["source_ms"] for r in rows]),
+        "source_ms_median": 1000 * float(np.median([s.seconds for s in all_items])),
+        "source_ms_first_window": 1000 * float(np.median([s.seconds for s in all_items if s.first] or [np.nan])),
         "sequences": float(len(rows)),
         "windows": float(len(all_items)),
     }
@@ -282,7 +321,8 @@ def summarise(scores: dict[int, list[WindowScore]]) -> MotionEvaluation:
 
 
 def evaluate_windows(windows: Sequence[MotionWindow], source: Source, motion_threshold: float = DEFAULT_MOTION_THRESHOLD) -> MotionEvaluation:
-    """Score ``source`` on prepared windows (timing each call)."""
+    """Score ``source`` on prepared windows (timing each call), in the order given (a streaming source
+    relies on each sequence's windows coming in order)."""
     scores: dict[int, list[WindowScore]] = {}
     for w in windows:
         t0 = time.perf_counter()
@@ -290,18 +330,32 @@ def evaluate_windows(windows: Sequence[MotionWindow], source: Source, motion_thr
         seconds = time.perf_counter() - t0
         score = score_window(w, maps, motion_threshold)
         score.seconds = seconds
+        score.first = w.start == 0
         scores.setdefault(w.seed, []).append(score)
     return summarise(scores)
 
 
+def model_timings(windows: Sequence[MotionWindow]) -> dict[str, float]:
+    """Median wall times (ms) of the model calls over the windows."""
+    return {
+        "encode_ms": 1000 * float(np.median([w.encode_s for w in windows])),
+        "time_variant_latest_ms": 1000 * float(np.median([w.own_s for w in windows])),
+        "decode_3_times_ms": 1000 * float(np.nanmedian([w.decode_s for w in windows])),
+    }
+
+
 def evaluate_motion(
     model, seeds: Sequence[int], sources: dict[str, Source], cfg: MotionEvalConfig = MotionEvalConfig(), device: str = "cpu", progress: bool = False
-) -> dict[str, MotionEvaluation]:
-    """Every source on every window of the generated sequences ``seeds``: {source name: evaluation}."""
+) -> tuple[dict[str, MotionEvaluation], dict[str, float]]:
+    """Every source on every window of the generated sequences ``seeds``.
+
+    Returns ({source name: evaluation}, median model timings in ms, see :func:`model_timings`).
+    """
     from tqdm import tqdm
 
     windows: list[MotionWindow] = []
     for seed in tqdm(seeds, desc="sequences", disable=not progress):
         seq = generate_sequence(seed, cfg.scene())
         windows.extend(prepare_windows(model, seq, cfg, decode="model" in sources, device=device))
-    return {name: evaluate_windows(windows, src, cfg.motion_threshold) for name, src in sources.items()}
+    results = {name: evaluate_windows(windows, src, cfg.motion_threshold) for name, src in sources.items()}
+    return results, model_timings(windows)

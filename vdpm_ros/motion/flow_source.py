@@ -79,6 +79,32 @@ def required_frames(target_times: Sequence[int], frame: int, config: FlowMotionC
     return tuple(sorted({int(frame), *(int(t) for t in target_times)}))
 
 
+#: Horizontal field of view assumed where the model's intrinsics are unusable (an untrained camera head).
+FALLBACK_FOV_DEG = 60.0
+
+
+def usable_intrinsics(intrinsics: np.ndarray, net_hw: tuple[int, int]) -> np.ndarray:
+    """``[S, 3, 3]`` with every unusable K (not finite, focal length <= 0) replaced.
+
+    An untrained camera head can predict a zero field of view, i.e. infinite focal lengths. The
+    replacement is the median of the usable ones, or a pinhole of :data:`FALLBACK_FOV_DEG` centred on the
+    network grid where none is usable: the flow still needs some camera to separate rotation from
+    translation, and a wrong focal length bends the rigidity test less than no test at all.
+    """
+    k = np.array(intrinsics, dtype=np.float64)
+    ok = np.isfinite(k).all((1, 2)) & (k[:, 0, 0] > 0) & (k[:, 1, 1] > 0)
+    if ok.all():
+        return k
+    if ok.any():
+        fallback = np.median(k[ok], axis=0)
+    else:
+        h, w = net_hw
+        f = (w / 2.0) / np.tan(np.radians(FALLBACK_FOV_DEG) / 2.0)
+        fallback = np.array([[f, 0.0, (w - 1) / 2.0], [0.0, f, (h - 1) / 2.0], [0.0, 0.0, 1.0]])
+    k[~ok] = fallback
+    return k
+
+
 def _own(own: PointMaps, index: int) -> tuple[np.ndarray, np.ndarray]:
     if index not in own.frames:
         raise ValueError(f"the own-time maps hold frames {own.frames}; frame {index} is needed (see required_frames)")
@@ -158,9 +184,9 @@ def flow_motion(
     last = len(images_raw) - 1
     targets = tuple(int(t) for t in target_times)
     ext = extrinsics.detach().double().cpu().numpy()
-    kn = intrinsics_net.detach().double().cpu().numpy()
     tf_last = transforms[last]
     h, w = tf_last.net_hw
+    kn = usable_intrinsics(intrinsics_net.detach().double().cpu().numpy(), (h, w))
 
     # The latest frame's geometry from the model: its points, their depth along its own camera's rays.
     pts_last, conf_last = _own(own, last)

@@ -6,11 +6,12 @@ is where that point was at time t_j, seen by camera j, whose pose relative to L 
 two rays is not in the flow: a moving point seen by a moving camera trades distance for speed (a near
 slow point and a far fast one make the same flow). Two ways to fix it:
 
-- :func:`lift_least_motion` (default): of all pairs of points on the two rays, the closest, with a weak
-  pull towards the model's depth of L. A static point's rays meet, so a pixel taken for moving by
-  mistake gets (nearly) zero motion. For a moving point the truth is one of the candidates, so the chosen
-  motion is never farther from the truth than no motion is; what it misses is the part of the motion
-  along the rays' plane that the flow cannot see.
+- :func:`lift_least_motion` (default): of all pairs of points on the two rays, the closest, pulled
+  towards the model's depth of L. Without the pull, a static point's rays meet, so a pixel taken for
+  moving by mistake gets zero motion, and for a moving point the truth is one of the candidates, so the
+  chosen motion is never farther from the truth than no motion is; what it misses is the part of the
+  motion in the plane of the rays, which the flow cannot see. The pull (on by default: it keeps slow
+  objects above the pipeline's motion threshold) gives up a little of both where the model's depth is off.
 - :func:`lift_with_target_depth`: the model's depth of frame j read at the match. Exact with exact depths;
   with the embedded model's depth, which misplaces objects (measured in docs/motion.md), it is worse
   than predicting no motion.

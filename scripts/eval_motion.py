@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=10, help="frames per sequence")
     parser.add_argument("--window-size", type=int, default=5)
     parser.add_argument("--static", action="store_true", help="scenes where nothing but the camera moves")
+    parser.add_argument("--exact-geometry", action="store_true", help="give the sources the true depth, cameras and intrinsics")
+    parser.add_argument("--lift-depth", default=None, help="flow source: least_motion (default) or target")
     parser.add_argument("--sources", default="model,flow", help="comma-separated: model, flow")
     parser.add_argument("--no-streaming", action="store_true", help="flow source: recompute every consecutive flow in every window")
     parser.add_argument("--threads", type=int, default=1)
@@ -44,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     seeds = parse_seeds(args.seeds)
-    cfg = MotionEvalConfig(camera_hw=tuple(args.camera_size), frames=args.frames, window_size=args.window_size, static_scene=args.static)
-    flow_cfg = FlowMotionConfig()
+    cfg = MotionEvalConfig(
+        camera_hw=tuple(args.camera_size), frames=args.frames, window_size=args.window_size, static_scene=args.static,
+        exact_geometry=args.exact_geometry,
+    )  # fmt: skip
+    flow_cfg = FlowMotionConfig() if args.lift_depth is None else FlowMotionConfig(lift_depth=args.lift_depth)
     available = {"model": model_source, "flow": flow_source(flow_cfg, streaming=not args.no_streaming)}
     sources = {name: available[name] for name in args.sources.split(",")}
     model, _ = load_model(args.model)

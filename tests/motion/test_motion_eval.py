@@ -63,3 +63,14 @@ def test_protocol_validation():
         MotionEvalConfig(frames=3, window_size=5)
     scene = MotionEvalConfig(static_scene=True).scene()
     assert scene.deforming_objects == 0 and scene.static_object_prob == 1.0 and scene.cross_view_prob == 0.0
+
+
+def test_exact_geometry_hands_the_sources_the_ground_truth(micro_config):
+    torch.manual_seed(0)
+    model = VDPM(micro_config).eval()
+    cfg = MotionEvalConfig(camera_hw=(84, 112), frames=5, window_size=5, exact_geometry=True)
+    (w,) = prepare_windows(model, generate_sequence(1001, cfg.scene()), cfg, decode=False)
+    L = w.size - 1
+    np.testing.assert_allclose(np.nan_to_num(w.own.pts3d[0, L].numpy()), np.nan_to_num(w.gt_net[L]), atol=1e-5)
+    np.testing.assert_allclose(w.extrinsics[0].numpy(), np.eye(4)[:3], atol=1e-6)
+    assert np.isfinite(w.intrinsics_net.numpy()).all()

@@ -51,6 +51,9 @@ class MotionEvalConfig:
         motion_threshold: the pipeline's motion threshold (fraction of the scene scale).
         preprocess_mode: the pipeline's preprocessing ("crop" or "pad").
         static_scene: render scenes in which no object moves (camera motion only).
+        exact_geometry: replace the model's P_i(t_i), cameras and intrinsics by the ground truth (at the
+            network's pixels) before a source sees them: what the flow source would do with perfect depth
+            and cameras (the model still runs, for the timings and the ``model`` source's maps).
     """
 
     camera_hw: tuple[int, int] = (240, 320)
@@ -59,6 +62,7 @@ class MotionEvalConfig:
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
     preprocess_mode: str = "crop"
     static_scene: bool = False
+    exact_geometry: bool = False
 
     def __post_init__(self) -> None:
         if self.window_size < 2:
@@ -158,6 +162,31 @@ def _window_ground_truth(seq: SyntheticSequence, frames: Sequence[int], tf: Imag
     return gt_raw, valid_raw, gt_net, valid_net
 
 
+def _exact_geometry(seq: SyntheticSequence, frames: list[int], transforms: list[ImageTransform], own: PointMaps) -> tuple[PointMaps, Tensor, Tensor]:
+    """True P_i(t_i) (window frame, nearest camera pixel of each network pixel), cameras and intrinsics."""
+    first = frames[0]
+    rot0 = seq.extrinsics[first, :, :3].astype(np.float64)
+    t0 = seq.extrinsics[first, :, 3].astype(np.float64)
+    pts, ext, k = [], [], []
+    for n, i in enumerate(frames):
+        tf = transforms[n]
+        h, w = tf.net_hw
+        H, W = tf.raw_hw
+        u = tf.net_to_raw_pixels(np.stack([np.arange(w, dtype=np.float64), np.zeros(w)], -1))[:, 0]
+        v = tf.net_to_raw_pixels(np.stack([np.zeros(h), np.arange(h, dtype=np.float64)], -1))[:, 1]
+        rows = np.clip(np.rint(v), 0, H - 1).astype(np.int64)
+        cols = np.clip(np.rint(u), 0, W - 1).astype(np.int64)
+        p = seq.pointmaps[i, i].astype(np.float64) @ rot0.T + t0
+        p = p[rows][:, cols]
+        p[~seq.valid[i][rows][:, cols]] = np.nan
+        pts.append(p)
+        rot = seq.extrinsics[i, :, :3].astype(np.float64) @ rot0.T  # camera i from the window's first camera
+        ext.append(np.concatenate([rot, (seq.extrinsics[i, :, 3] - rot @ t0)[:, None]], 1))
+        k.append(tf.intrinsics_to_net(seq.intrinsics[i].astype(np.float64)))
+    maps = PointMaps(torch.from_numpy(np.stack(pts)).float()[None], own.conf, own.frames, own.times)
+    return maps, torch.from_numpy(np.stack(ext)), torch.from_numpy(np.stack(k))
+
+
 def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode: bool = True, device: str = "cpu") -> list[MotionWindow]:
     """Run the model on every window of ``seq`` (what both motion sources need) and attach the ground truth."""
     S = cfg.window_size
@@ -183,11 +212,14 @@ def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode
         k_net[:, :2, 2] -= 0.5  # VGGT's principal point is the image centre with the origin at a corner (see the processor)
         gt = _window_ground_truth(seq, frames, transforms[-1])
         own = PointMaps(own.pts3d.float().cpu(), own.conf.float().cpu(), own.frames, own.times.cpu())
+        extrinsics, k_net = extrinsics.cpu(), k_net.cpu()
+        if cfg.exact_geometry:
+            own, extrinsics, k_net = _exact_geometry(seq, frames, transforms, own)
         if decoded is not None:
             decoded = DynamicPointMaps(decoded.pts3d.float().cpu(), decoded.conf.float().cpu(), decoded.target_times, decoded.frames)
         out.append(
             MotionWindow(
-                seq.seed, start, images, transforms, own, extrinsics.cpu(), k_net.cpu(), decoded, *gt,
+                seq.seed, start, images, transforms, own, extrinsics, k_net, decoded, *gt,
                 encode_s=t1 - t0, own_s=t3 - t2, decode_s=(t5 - t4) if decode else float("nan"),
             )  # fmt: skip
         )

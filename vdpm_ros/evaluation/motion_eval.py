@@ -37,7 +37,6 @@ from ..motion.window_flow import LinkCache
 from ..pipeline.resample import net_valid_mask, raw_sampling, sample_to_raw
 from ..preprocessing import ImageTransform, preprocess_images
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
-from .metrics import mask_iou
 
 
 @dataclass(frozen=True)

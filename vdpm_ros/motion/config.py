@@ -136,14 +136,18 @@ class FlowMotionConfig:
         for name in ("min_component_px", "close_px", "open_px", "grow_unmatched_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FlowMotionConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "motion_threshold", "confidence_fb_px"):
+        positive = ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "motion_threshold")
+        for name in (*positive, "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")
-        for name in ("fb_relative", "texture_sigma_px", "texture_floor", "lift_prior_weight", "depth_prior_weight", "residual_floor_px", "residual_motion_fraction"):
+        non_negative = ("fb_relative", "texture_sigma_px", "texture_floor", "lift_prior_weight", "depth_prior_weight", "residual_floor_px")
+        for name in (*non_negative, "residual_motion_fraction"):
             if not 0 <= getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a finite number >= 0, got {getattr(self, name)}")
         if not self.lift_depth_tolerance > 0:
-            raise ValueError(f"FlowMotionConfig.lift_depth_tolerance must be > 0 (inf = always the target depth), got {self.lift_depth_tolerance}")
+            raise ValueError(
+                f"FlowMotionConfig.lift_depth_tolerance must be > 0 (inf = always the target depth), got {self.lift_depth_tolerance}"
+            )
         if not 0 < self.score_low <= 1:
             raise ValueError(f"FlowMotionConfig.score_low must lie in (0, 1], got {self.score_low}")
         if not self.depth_disagreement > 0:

@@ -274,6 +274,7 @@ def flow_dynamic_maps(
     config: FlowMotionConfig = FlowMotionConfig(),
     keys: Sequence[Hashable] | None = None,
     cache: LinkCache | None = None,
+    device: torch.device | str = "cpu",
 ) -> DynamicPointMaps:
     """P_L(t_j) of the latest frame L for each target time, from optical flow and the model's geometry.
 
@@ -294,11 +295,13 @@ def flow_dynamic_maps(
         keys: one hashable per frame (e.g. stamps); with ``cache``, consecutive flows are reused across
             windows that share frames.
         cache: a :class:`~vdpm_ros.motion.window_flow.LinkCache` kept by the caller between windows.
+        device: where the returned tensors go (the computation itself runs on the CPU, in numpy/OpenCV).
 
     Returns:
         :class:`DynamicPointMaps` with ``pts3d [1, T, 1, h, w, 3]`` and ``conf [1, T, 1, h, w]`` (>= 1),
-        float32 on the CPU, ``target_times`` as given, ``frames = (S-1,)``. P_L(t_L) is the model's own
+        float32 on ``device``, ``target_times`` as given, ``frames = (S-1,)``. P_L(t_L) is the model's own
         map; static pixels have P_L(t_j) = P_L(t_L) exactly, as have invalid pixels (padding, no finite
         model point; their confidence is 1).
     """
-    return flow_motion(images_raw, transforms, own, extrinsics, intrinsics_net, target_times, frame, config, keys, cache).maps
+    maps = flow_motion(images_raw, transforms, own, extrinsics, intrinsics_net, target_times, frame, config, keys, cache).maps
+    return DynamicPointMaps(maps.pts3d.to(device), maps.conf.to(device), maps.target_times, maps.frames)

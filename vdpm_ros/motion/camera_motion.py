@@ -8,9 +8,9 @@ Cauchy-weighted Gauss-Newton on all matches) make the poses consistent with the 
 The depths the flow triangulates are brought back to the model's scale after each round (the flow alone
 does not fix the scale).
 
-Measured on generated static scenes with exact flow (docs/motion.md): PnP alone flagged 13 % of the
-pixels as moving, because the model's rough depth lets PnP trade rotation for translation; the
-guesses and the robust rounds bring it to 0.3 %.
+Why not PnP alone: on generated static scenes with exact flow, PnP on the embedded model's rough depth
+sometimes traded rotation for translation, and a large part of those windows came out "moving"; the
+guesses and the robust rounds removed most of it (development measurements, see docs/motion.md).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Flows from a window's latest frame to each of its other frames (chained, checked, refined).
 
 Frame k of the window is matched to frame k-1 by DIS in both directions (the "links"); the flow from
-the latest frame L to an older frame j is the composition of the links L -> L-1 -> ... -> j, refined by
-one direct DIS pass (see :func:`~vdpm_ros.motion.optical_flow.refine`). A pixel's chained match is
-trusted only where every link on its way passed the forward-backward check.
+the latest frame L to an older frame j is the composition of the links L -> L-1 -> ... -> j, each step
+refined by one direct DIS pass (see :func:`~vdpm_ros.motion.optical_flow.refine`) before the next link
+is chained on. A pixel's chained match is trusted only where every link on its way passed the
+forward-backward check.
 
 With a window that slides by one frame, every link but the newest one was already computed for the
 previous window: :class:`LinkCache` keeps them, keyed by the caller's frame keys (e.g. stamps).

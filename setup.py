@@ -40,6 +40,8 @@ setup(
         "onnxscript>=0.5",
         "onnxruntime>=1.18",
         "scipy>=1.10",
+        # optical flow (DIS) and robust pose (PnP-RANSAC) of the flow motion source
+        "opencv-python-headless>=4.8",
         # report plots of vdpm eval / vdpm demo
         "matplotlib>=3.7",
     ],

@@ -1,0 +1,111 @@
+"""Flows from a window's latest frame to each of its other frames (chained, checked, refined).
+
+Frame k of the window is matched to frame k-1 by DIS in both directions (the "links"); the flow from
+the latest frame L to an older frame j is the composition of the links L -> L-1 -> ... -> j, each step
+refined by one direct DIS pass (see :func:`~vdpm_ros.motion.optical_flow.refine`) before the next link
+is chained on. A pixel's chained match is trusted only where every link on its way passed the
+forward-backward check.
+
+With a window that slides by one frame, every link but the newest one was already computed for the
+previous window: :class:`LinkCache` keeps them, keyed by the caller's frame keys (e.g. stamps).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Hashable, Sequence
+
+import numpy as np
+
+from .optical_flow import DisSettings, FlowField, compose, consistent, dis_flow, refine
+
+
+class LinkCache:
+    """Consecutive-frame flows of recent windows, keyed by ``(source key, target key)`` (least recent dropped)."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        if capacity < 2:
+            raise ValueError(f"LinkCache capacity must be at least 2, got {capacity}")
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[Hashable, Hashable, tuple], np.ndarray] = OrderedDict()
+
+    def get(self, key: tuple[Hashable, Hashable, tuple]) -> np.ndarray | None:
+        flow = self._items.get(key)
+        if flow is not None:
+            self._items.move_to_end(key)
+        return flow
+
+    def put(self, key: tuple[Hashable, Hashable, tuple], flow: np.ndarray) -> None:
+        self._items[key] = flow
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _flow(images: Sequence[np.ndarray], a: int, b: int, dis: DisSettings, keys: Sequence[Hashable] | None, cache: LinkCache | None) -> np.ndarray:
+    if cache is None or keys is None:
+        return dis_flow(images[a], images[b], dis)
+    # The image size and settings are part of the key: a cache shared across settings must not mix them.
+    key = (keys[a], keys[b], (images[a].shape, dis))
+    flow = cache.get(key)
+    if flow is None:
+        flow = dis_flow(images[a], images[b], dis)
+        cache.put(key, flow)
+    return flow
+
+
+def latest_to_targets(
+    images: Sequence[np.ndarray],
+    targets: Sequence[int],
+    dis: DisSettings = DisSettings(),
+    fb_absolute_px: float = 1.0,
+    fb_relative: float = 0.05,
+    refine_chained: bool = True,
+    keys: Sequence[Hashable] | None = None,
+    cache: LinkCache | None = None,
+) -> dict[int, FlowField]:
+    """Flow from the latest image to each target image, on the working grid.
+
+    Args:
+        images: S grey working images ``[h, w]`` uint8, oldest first; the latest is ``images[-1]``.
+        targets: window indices j < S-1 to match the latest frame to.
+        dis: DIS settings.
+        fb_absolute_px, fb_relative: forward-backward tolerance of each link (see
+            :func:`~vdpm_ros.motion.optical_flow.consistent`), working pixels.
+        refine_chained: refine chained flows (gap >= 2) with one direct DIS pass.
+        keys: one hashable per frame (e.g. stamps) so that ``cache`` can reuse links across windows.
+        cache: where links are kept; None computes every link.
+
+    Returns:
+        {j: FlowField from frame S-1 to frame j}.
+    """
+    S = len(images)
+    last = S - 1
+    bad = [j for j in targets if not 0 <= j < last]
+    if bad:
+        raise ValueError(f"flow targets must lie in [0, {last}), got {bad}")
+    if keys is not None and len(keys) != S:
+        raise ValueError(f"need one key per image: {len(keys)} keys for {S} images")
+    if not targets:
+        return {}
+    oldest = min(targets)
+    links: dict[int, FlowField] = {}
+    for k in range(last, oldest, -1):  # link k -> k-1
+        forward = _flow(images, k, k - 1, dis, keys, cache)
+        backward = _flow(images, k - 1, k, dis, keys, cache)
+        valid, error = consistent(forward, backward, fb_absolute_px, fb_relative)
+        links[k] = FlowField(forward, valid, np.where(valid | np.isfinite(error), error, np.inf).astype(np.float32))
+    out: dict[int, FlowField] = {}
+    field = links[last]
+    for j in range(last - 1, oldest - 1, -1):
+        if j < last - 1:
+            field = compose(field, links[j + 1])
+            if refine_chained:
+                # Chaining on from the refined flow keeps the drift from growing with the gap.
+                field = refine(images[last], images[j], field, dis)
+        if j in targets:
+            out[j] = field
+    return out

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("model", "preprocessing", "messages"),
     ("export",),
     ("runtime",),
-    ("objects",),
+    ("objects", "motion"),
     ("pipeline", "synth"),
     ("output",),
     ("bags", "train", "evaluation"),

@@ -22,8 +22,8 @@ pixels, as the pipeline measures the predicted scale on the network's maps.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

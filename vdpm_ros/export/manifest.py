@@ -52,6 +52,8 @@ class ExportManifest:
     source_sha256: str
     graph_checks: dict[str, dict] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    #: Whether the exported decoder learned motion (the source checkpoint's ``motion_trained``; None: unknown).
+    motion_trained: bool | None = None
     format_version: int = FORMAT_VERSION
 
     def write(self, directory: Path) -> Path:

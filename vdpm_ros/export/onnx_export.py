@@ -115,6 +115,7 @@ def export_onnx(
     log.info("checking the graphs (onnx.checker, shape inference, operator audit)")
     audits = audit_export(out_dir, files)
     manifest = ExportManifest(
+        motion_trained=getattr(model, "motion_trained", None),
         model_config=model.config.to_dict(),
         image_hw=(H, W),
         preprocessing={"mode": preprocess_mode, "target_size": model.config.img_size, "patch_size": p},

@@ -184,6 +184,7 @@ def load_model(
         model = VDPM(config)  # the decoder keeps its fresh initialisation
         report = load_weights(model, state_dict, str(path), allow_untrained_decoder)
     report.metadata = dict(metadata)
+    model.motion_trained = report.motion_trained
     return model.to(device).eval(), report
 
 

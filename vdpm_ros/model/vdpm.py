@@ -70,6 +70,9 @@ class VDPM(nn.Module):
         self.decoder = Decoder(self.config)
         self.point_head = DPTHead(self.config)
         self.camera_head = CameraHead(self.config)
+        #: Whether the decoder learned motion, as the checkpoint says (None: unknown, e.g. built in memory).
+        #: The pipeline's ``motion_source: auto`` reads it.
+        self.motion_trained: bool | None = None
 
     @property
     def num_special_tokens(self) -> int:

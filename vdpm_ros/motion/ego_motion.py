@@ -37,7 +37,7 @@ class RelativePose:
     ok: bool
 
     @staticmethod
-    def identity(n: int) -> "RelativePose":
+    def identity(n: int) -> RelativePose:
         return RelativePose(np.eye(3), np.zeros(3), np.zeros(n, dtype=bool), False)
 
     def apply(self, points: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ previous window: :class:`LinkCache` keeps them, keyed by the caller's frame keys
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 

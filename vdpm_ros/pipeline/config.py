@@ -21,6 +21,7 @@ RESAMPLE_MODES = ("nearest", "bilinear")
 SCALE_MODES = ("none", "fixed", "depth")
 PRECISIONS = ("float32", "bfloat16", "float16")
 MOTION_SPANS = ("window", "step")
+MOTION_SOURCES = ("auto", "model", "flow")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class PipelineConfig:
             a single frame interval would make the mask depend on the frame rate.
         scale_mode: "none" (model units), "fixed" (model units times ``fixed_scale``) or "depth"
             (metres from an aligned depth image: median ratio of sensor to predicted depth).
+        motion_source: "model" (the network's decoder gives P_i(t_j)), "flow" (:mod:`vdpm_ros.motion`: optical
+            flow from the latest frame to the others with the model's depth and cameras; for a network that
+            did not learn motion, such as the embedded default model) or "auto" (see
+            :func:`~vdpm_ros.pipeline.processor.choose_motion_source`).
         motion_span: "window" flags a point that moves from the window's first or previous frame to
             the latest (one more decoder pass, for t_0); "step" only from the previous frame, which is
             cheaper but depends on the frame rate (slow motion at a high rate is never flagged).
@@ -86,6 +91,7 @@ class PipelineConfig:
     scale_mode: str = setting("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=SCALE_MODES)
     fixed_scale: float = setting(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
     depth_scale_min_pixels: int = setting(100, "fewest valid depth pixels for a metric-scale estimate (below it the previous window's factor is reused)", min=1, node=False)
+    motion_source: str = setting("auto", "where motion comes from: model (the network's decoder, what the official weights give), flow (optical flow with the model's depth and cameras, for a network that did not learn motion), auto (model when the checkpoint says its decoder learned motion, else flow)", choices=MOTION_SOURCES)
     motion_span: str = setting("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=MOTION_SPANS)
     decode_previous_time: bool = setting(True, "decode the previous (and first) target time: scene flow, motion mask and optical flow need it", node=False)
     precision: str = setting("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=PRECISIONS)

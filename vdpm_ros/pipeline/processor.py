@@ -31,6 +31,9 @@ import torch
 from torch import Tensor
 
 from ..geometry import mean_distance, moving, pose_encoding_to_cameras
+from ..motion import FlowMotionConfig
+from ..motion.flow_source import flow_dynamic_maps, required_frames
+from ..motion.window_flow import LinkCache
 from ..preprocessing import ImageTransform, output_grid, preprocess_frame, preprocess_images, sample_nearest
 from .config import PipelineConfig
 from .derive import confidence_threshold, depth_scale, optical_flow, rotate, to_camera
@@ -39,6 +42,18 @@ from .resample import RawSampling, net_valid_mask, raw_sampling, sample_to_raw
 from .results import AnchorMap, StageTimings, WindowResult
 
 _DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def choose_motion_source(requested: str, model: Any) -> str:
+    """``motion_source`` as run: "auto" is "model" when the model's decoder learned motion, else "flow".
+
+    A loaded checkpoint or export says whether its decoder learned motion (``motion_trained``: the official
+    weights did, and our checkpoints whose metadata says so; random weights did not). A model that does not
+    say (None, e.g. one built in memory) is taken at its word: its decoder.
+    """
+    if requested != "auto":
+        return requested
+    return "flow" if getattr(model, "motion_trained", None) is False else "model"
 
 
 class MetricScaleError(RuntimeError):
@@ -76,6 +91,10 @@ class WindowProcessor:
         self._cache_size = 2 * self.config.window_size + 2
         self._last_depth_scale: float | None = None
         self._sampling: dict[tuple[ImageTransform, str], tuple[ImageTransform, RawSampling]] = {}
+        #: "model" (the network's decoder) or "flow" (optical flow with the model's geometry), see :func:`choose_motion_source`.
+        self.motion_source = choose_motion_source(self.config.motion_source, model)
+        self._flow_config = FlowMotionConfig(motion_threshold=self.config.motion_threshold)
+        self._flow_links = LinkCache()  # consecutive optical flows, reused by the windows that share frames
 
     # ------------------------------------------------------------------ model
     def _sync(self) -> None:
@@ -161,22 +180,45 @@ class WindowProcessor:
             # t_0 only serves the motion mask (displacement over the window); for S = 2 it is t_prev.
             first = 0 if cfg.motion_span == "window" else prev
             times = sorted({first, prev, last}) if cfg.decode_previous_time else [last]
+            net_hw = tuple(state.image_hw)
+            extrinsics, k_net = self._cameras(cams.pose_enc[0], net_hw)
+            flow = self.motion_source == "flow" and cfg.decode_previous_time
             with self._autocast():
-                dyn = self.model.decode(state, target_times=times, frames=[last])
-                own = self.model.time_variant(state, frames=anchor_idx) if anchor_idx else None
+                if flow:
+                    # The flow source replaces the decoder: it reads own-time maps (the latest frame's, by default).
+                    need = sorted(set(required_frames(times, last, self._flow_config)) | set(anchor_idx))
+                    own = self.model.time_variant(state, frames=need)
+                else:
+                    dyn = self.model.decode(state, target_times=times, frames=[last])
+                    own = self.model.time_variant(state, frames=anchor_idx) if anchor_idx else None
             self._sync()
             t_dec = time.perf_counter()
-            result = self._derive(frames, transforms, tuple(state.image_hw), cams.pose_enc[0], dyn, own, anchor_idx)
+            if flow:
+                dyn = flow_dynamic_maps([f.rgb for f in frames], transforms, own, extrinsics, torch.from_numpy(k_net), times, last,
+                                        self._flow_config, keys=stamps, cache=self._flow_links, device=self.device)  # fmt: skip
+            t_motion = time.perf_counter()
+            result = self._derive(frames, transforms, net_hw, extrinsics, k_net, dyn, own, anchor_idx)
         end = time.perf_counter()
         result.timings = StageTimings(
             preprocess_s=t_pre - start,
             encode_s=t_enc - t_pre,
             cameras_s=t_cam - t_enc,
             decode_s=t_dec - t_cam,
-            postprocess_s=end - t_dec,
+            postprocess_s=end - t_motion,
             total_s=end - start,
+            motion_s=t_motion - t_dec,
         )
         return result
+
+    def _cameras(self, pose_enc: Tensor, net_hw: tuple[int, int]) -> tuple[Tensor, np.ndarray]:
+        """Camera-from-window extrinsics ``[S, 3, 4]`` and K on the network grid ``[S, 3, 3]`` (pixel centres at integers)."""
+        extrinsics, k_net = pose_encoding_to_cameras(pose_enc.float(), net_hw)
+        k_net_np = k_net.double().cpu().numpy()
+        # VGGT puts the principal point at (W/2, H/2): the image centre with the origin at the image's
+        # corner. Our pixel coordinates (and OpenCV's, and the synthetic ground truth's) put pixel
+        # centres at integers, where the image centre is ((W-1)/2, (H-1)/2).
+        k_net_np[:, :2, 2] -= 0.5
+        return extrinsics, k_net_np
 
     # ------------------------------------------------------------- derivation
     def _metric_scale(self, frame: Frame, depth_model: Tensor, mask: Tensor, grid: ImageTransform) -> tuple[float, str]:
@@ -202,7 +244,8 @@ class WindowProcessor:
         frames: list[Frame],
         transforms: list[ImageTransform],
         net_hw: tuple[int, int],
-        pose_enc: Tensor,
+        extrinsics: Tensor,
+        k_net_np: np.ndarray,
         dyn: Any,
         own: Any,
         anchor_idx: list[int],
@@ -214,12 +257,6 @@ class WindowProcessor:
         tf = transforms[last]
         nan = float("nan")
 
-        extrinsics, k_net = pose_encoding_to_cameras(pose_enc.float(), net_hw)
-        k_net_np = k_net.double().cpu().numpy()
-        # VGGT puts the principal point at (W/2, H/2): the image centre with the origin at the image's
-        # corner. Our pixel coordinates (and OpenCV's, and the synthetic ground truth's) put pixel
-        # centres at integers, where the image centre is ((W-1)/2, (H-1)/2).
-        k_net_np[:, :2, 2] -= 0.5
         with np.errstate(invalid="ignore", over="ignore"):
             # A degenerate predicted FoV (an untrained head) gives inf focal lengths; they come out as inf/NaN, not a warning per window.
             k_raw = np.stack([transforms[i].intrinsics_to_raw(k_net_np[i]) for i in range(S)])
@@ -290,7 +327,8 @@ class WindowProcessor:
                 static=(~dynamic_net).cpu().numpy(),
             )
         ]
-        for k, i in enumerate(anchor_idx):
+        for i in anchor_idx:
+            k = own.frames.index(i)  # own holds the anchors (and, with the flow source, the frames it read)
             pts, c = own.pts3d[0, k].float(), own.conf[0, k].float()
             ok = net_valid_mask(transforms[i], dev) & torch.isfinite(pts).all(-1)
             thr = confidence_threshold(c, ok, cfg.confidence_percentile)

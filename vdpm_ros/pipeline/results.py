@@ -33,6 +33,7 @@ class StageTimings:
         postprocess_s: everything derived from the maps (resampling to the output grid, flow, masks, depth,
             scale, projection) and the copy back to the host.
         total_s: the whole ``WindowProcessor.process`` call.
+        motion_s: the flow motion source (optical flow, camera motion, rigidity), 0 with the model's decoder.
         stitch_s: placing the window in the odometry frame (0 without stitching).
         scene_s: the scene stage: moving objects and the static map (0 when off).
     """
@@ -43,13 +44,14 @@ class StageTimings:
     decode_s: float
     postprocess_s: float
     total_s: float
+    motion_s: float = 0.0
     stitch_s: float = 0.0
     scene_s: float = 0.0
 
     @property
     def window_s(self) -> float:
         """Everything the pipeline spends on the window: the processor, stitching and the scene stage."""
-        return self.total_s + self.stitch_s + self.scene_s
+        return self.total_s + self.stitch_s + self.scene_s  # total_s includes motion_s
 
 
 @dataclass(frozen=True)

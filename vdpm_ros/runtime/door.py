@@ -108,6 +108,7 @@ def _random_weights(name: str, device: str, seed: int = 0) -> LoadedEngine:
     on = resolve_device(device)
     torch.manual_seed(seed)  # the same random model every time, so benchmarks compare like with like
     model = VDPM(preset(name)).eval().to(on)
+    model.motion_trained = False  # random weights learned nothing: motion_source auto takes the flow source
     note = f"preset {name} has RANDOM weights: its outputs are meaningless (for timing only)"
     return LoadedEngine(model, "pytorch", on, f"preset {name}: random weights (untrained), seed {seed}, PyTorch on {on}", source=PRESET_PREFIX + name,
                         notes=(note,))  # fmt: skip

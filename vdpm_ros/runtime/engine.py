@@ -118,7 +118,7 @@ def load_engine(
         on = (device if device.startswith("cuda") else "cuda") if running == "CUDAExecutionProvider" else "cpu"
         h, w = model.image_hw
         return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})",
-                            source=str(path))
+                            source=str(path), motion_trained=bool(model.motion_trained))
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
     on = resolve_device(device)

@@ -122,6 +122,8 @@ class OnnxRuntimeEngine:
             if got != expected:
                 raise ExportMismatchError(f"{d}/{name}: graph inputs {got} differ from what this runtime feeds {expected}: re-export")
         self.image_hw = tuple(self.manifest.image_hw)
+        #: As the exported checkpoint said (see VDPM.motion_trained); None for an export that does not say.
+        self.motion_trained = self.manifest.motion_trained
         #: What the sessions really run on: ONNX Runtime falls back to the CPU when a listed GPU provider
         #: cannot load its libraries (a CUDA or cuDNN mismatch), with only a warning.
         self.providers = tuple(self.encoder.get_providers())

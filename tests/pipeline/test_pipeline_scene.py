@@ -7,8 +7,9 @@ import pytest
 from pipeline_oracle import ORACLE_IMG, OracleModel, frames_of
 from scipy.spatial import cKDTree
 
+from vdpm_ros.evaluation.node_protocol import score_sequence
 from vdpm_ros.evaluation.objects import evaluate_object_detections, ground_truth_objects, true_motion_mask
-from vdpm_ros.evaluation.pipeline_objects import object_summary, sequence_object_metrics
+from vdpm_ros.evaluation.pipeline_objects import object_summary
 from vdpm_ros.pipeline import ObjectsConfig, OfflinePipeline, PipelineConfig, StreamingPipeline
 from vdpm_ros.synth import SceneConfig, generate_sequence
 
@@ -118,7 +119,7 @@ def test_the_object_metrics_of_an_oracle_are_near_perfect(seed):
     """The evaluation of ``vdpm eval --synthetic``: the node's default pipeline, windows in their own model
     scale (the alignment to ground truth must undo it)."""
     seq = generate_sequence(seed, SceneConfig(height=84, width=ORACLE_IMG, frames=8))
-    metrics = sequence_object_metrics(OracleModel(seq, ORACLE_IMG, "crop", window_scales={0: 2.0, 2: 0.5}), seq)
+    metrics = score_sequence(OracleModel(seq, ORACLE_IMG, "crop", window_scales={0: 2.0, 2: 0.5}), seq, PipelineConfig()).objects
     s = object_summary(metrics)
     assert s["objects"]["windows"] == 4 and s["objects"]["ground_truth"] >= 4
     assert s["object_recall"] == 1.0 and s["object_precision"] == 1.0, s
@@ -133,6 +134,6 @@ def test_a_model_that_sees_no_motion_finds_no_object():
             return super()._points(state, frame_idx, frame_idx)
 
     seq = generate_sequence(1000, SceneConfig(height=84, width=ORACLE_IMG, frames=6))
-    s = object_summary(sequence_object_metrics(StillOracle(seq, ORACLE_IMG, "crop"), seq))
+    s = object_summary(score_sequence(StillOracle(seq, ORACLE_IMG, "crop"), seq, PipelineConfig()).objects)
     assert s["objects"]["ground_truth"] > 0 and s["objects"]["predicted"] == 0
     assert s["object_recall"] == 0.0 and np.isnan(s["object_velocity_rel_error"])

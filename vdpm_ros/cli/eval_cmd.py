@@ -23,10 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p, device_default="cpu")
     p.add_argument("--json", type=Path, required=True, help="output JSON")
     p.add_argument("--frames", type=int, default=10, help="--synthetic: window size; --bag: frames of the synthetic protocol")
+    p.add_argument("--motion-source", default=None, choices=("auto", "model", "flow"),
+                   help="the node parameter motion_source for the pipeline (default: the params file's, else auto)")
+    p.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
+    syn = p.add_argument_group("--synthetic options")
+    syn.add_argument("--camera-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
+                     help="camera resolution of the node protocol's scenes (default 240 320)")
+    syn.add_argument("--static-scenes", action="store_true",
+                     help="node protocol on scenes where only the camera moves (node_flagged_fraction = false alarms)")
     bag = p.add_argument_group("--bag options")
     bag.add_argument("--report", type=Path, default=None, help="directory for report.md and the plots")
     bag.add_argument("--output-bag", type=Path, default=None, help="write every topic the node would publish to this MCAP bag")
-    bag.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
     bag.add_argument("--window-size", type=int, default=None, help="override the parameter window_size")
     bag.add_argument("--image-topic", default=None, help="colour image topic (default: found by message type)")
     bag.add_argument("--depth-topic", default=None, help="ground-truth depth topic (default: found by encoding)")
@@ -43,16 +50,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bag is not None:
         return run_bag(args)
+    from ..evaluation.node_protocol import NODE_METRICS, NodeProtocolConfig
     from ..evaluation.pipeline_objects import OBJECT_METRICS
     from ..evaluation.synthetic import METRICS, SyntheticEvalConfig, evaluate_synthetic
     from ..synth.seeds import parse_seeds
 
     seeds = parse_seeds(args.synthetic)
+    params = _node_params(args)
     loaded = open_model(args)
     model = loaded.model
     width = model.config.img_size
     height = round(width * 0.75 / 14) * 14  # a 4:3 camera at the model's native width: no resampling
-    result = evaluate_synthetic(model, seeds, SyntheticEvalConfig(frames=args.frames, height=height, width=width), loaded.device)
+    node = NodeProtocolConfig(camera_hw=tuple(args.camera_size), frames=args.frames, static_scenes=args.static_scenes)
+    result = evaluate_synthetic(model, seeds, SyntheticEvalConfig(frames=args.frames, height=height, width=width), loaded.device,
+                                pipeline=params.pipeline, node=node, objects=params.objects)  # fmt: skip
     result["model_path"] = loaded.source
     result["engine"] = loaded.description
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'metric':22s} {'model':>10s} {'no-motion':>10s}")
     for key in METRICS:
         print(f"{key:22s} {result[key]:10.4f} {result['no_motion'][key]:10.4f}")
+    n = result["node_protocol"]
+    print(f"the node's pipeline on the same seeds at {n['camera_hw'][1]}x{n['camera_hw'][0]}, window {n['window_size']}, "
+          f"motion source {n['motion_source']}:")  # fmt: skip
+    for key in NODE_METRICS:
+        print(f"  {key:26s} {result[key]:10.4f} {result['no_motion'][key]:10.4f}")
     if "objects" in result:
         o = result["objects"]
         print(f"moving objects of the node's pipeline (default settings), {o['windows']} windows, "
@@ -72,11 +88,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_bag(args: argparse.Namespace) -> int:
-    from ..evaluation.bag_eval import BagEvalOptions
+def _node_params(args: argparse.Namespace):
+    """The node's parameters for the pipeline: --params-file (or the defaults), with --motion-source over it."""
     from ..ros.parameters import NodeParameters, load_params_file
 
     params = load_params_file(args.params_file) if args.params_file else NodeParameters()
+    if args.motion_source is not None:
+        params = params.replace(motion_source=args.motion_source)
+    return params
+
+
+def run_bag(args: argparse.Namespace) -> int:
+    from ..evaluation.bag_eval import BagEvalOptions
+
+    params = _node_params(args)
     if args.window_size is not None:
         params = params.replace(window_size=args.window_size)
     if given_model(args) is not None:

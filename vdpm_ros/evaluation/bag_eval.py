@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,16 @@ import numpy as np
 
 from ..bags.camera_bag import BagTopics, PoseTrack, count_images, find_topics, iter_camera, read_pose_track, read_tum_trajectory
 from ..bags.synthetic_bag import INFO_TOPIC, START_TIME_NS, read_synthetic_bag
-from ..geometry import moving
 from ..pipeline import Frame, ObjectsConfig, OfflinePipeline, PipelineConfig, PipelineOutput, expected_windows
+from ..pipeline.processor import motion_source_line
 from ..preprocessing import sample_nearest, scaled_grid
 from ..synth.resample import on_grid, to_network_grid
-from .metrics import depth_metrics, end_point_error
+from .metrics import depth_metrics
 from .objects import ObjectMetrics
 from .pipeline_objects import OBJECT_METRICS, object_summary, window_object_metrics
 from .synthetic import SyntheticEvalConfig, evaluate_sequence_data, first_frames
 from .trajectory import align_sim3, ate_rmse, rpe_rmse
+from .window_truth import window_motion_scores
 
 DEPTH_MATCH_S = 0.02
 
@@ -70,6 +71,8 @@ class WindowRecord:
     depth_delta_1_25: float = float("nan")
     flow_epe_dynamic: float = float("nan")
     flow_epe_dynamic_no_motion: float = float("nan")
+    scene_flow_epe_dynamic: float = float("nan")
+    scene_flow_epe_dynamic_no_motion: float = float("nan")
     motion_intersection: int = 0
     motion_union: int = 0
     objects: ObjectMetrics | None = None
@@ -129,6 +132,8 @@ class BagEvaluation:
     notes: list[str] = field(default_factory=list)
     #: "offline" (latency = processing time per window) or "live" (latency = image sent to pose received).
     mode: str = "offline"
+    #: Which motion source made the motion (:func:`~vdpm_ros.pipeline.processor.motion_source_line`).
+    motion_source: str = ""
     node_log: str = ""
     #: The estimated (stitched) trajectory, with or without ground truth to compare it with.
     estimate: PoseTrack | None = None
@@ -143,6 +148,7 @@ class BagEvaluation:
             "bag": self.bag,
             "model": self.model,
             "mode": self.mode,
+            "motion_source": self.motion_source,
             "topics": {"image": self.topics.image, "camera_info": self.topics.camera_info, "depth": self.topics.depth,
                        "ground_truth": self.trajectory.source if self.trajectory else None},
             "frames": self.frames,
@@ -165,41 +171,6 @@ class BagEvaluation:
 
 def _synthetic(path: Path, topics: BagTopics):
     return read_synthetic_bag(path) if INFO_TOPIC in topics.all_topics else None
-
-
-def synthetic_frame_errors(
-    output: PipelineOutput, seq, window: Sequence[int], motion_threshold: float
-) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Scene flow and motion mask of a window's latest frame against exact ground truth.
-
-    ``seq`` is read on the results' output grid (:func:`~vdpm_ros.synth.resample.on_grid`). ``window`` holds the
-    indices in ``seq`` of the window's frames (skipped frames leave gaps). Predicted
-    lengths are brought to metres with the frame's median depth ratio (the model has no metric scale).
-    Returns (flow EPE in metres over the window's last frame interval, on the pixels that moved in that
-    interval; the no-motion baseline's; the predicted and the ground-truth motion masks ``[H, W]``, both by
-    the pipeline's rule of motion since the window's first or previous frame).
-    """
-    r = output.result
-    first, prev, index = window[0], window[-2], window[-1]
-    rot = seq.extrinsics[index, :, :3].astype(np.float64)
-    now = seq.pointmaps[index, index].astype(np.float64)
-    gt_disp = (now - seq.pointmaps[prev, index]) @ rot.T  # camera frame
-    valid = r.valid & seq.valid[index] & np.isfinite(r.depth) & (r.depth > 0)
-    if not valid.any() or r.scene_flow_camera is None:
-        empty = np.zeros(r.valid.shape, bool)
-        return float("nan"), float("nan"), empty, empty
-    scale = float(np.median(seq.depth[index][valid] / r.depth[valid]))
-    pred_disp = r.scene_flow_camera.astype(np.float64) * r.flow_dt_s * scale
-    # The ground-truth mask uses the pipeline's rule: displacement from the window's first or previous
-    # frame above a fraction of the scene scale.
-    scene_scale = r.scene_scale * scale
-    before, first_pts = seq.pointmaps[prev, index], seq.pointmaps[first, index]
-    gt_moving = valid & moving(now, [before, first_pts], scene_scale, motion_threshold)
-    # The flow covers the last interval only, so its error is scored where the point moved in that interval.
-    flowing = valid & moving(now, [before], scene_scale, motion_threshold)
-    epe = end_point_error(pred_disp, gt_disp, flowing)
-    base = end_point_error(np.zeros_like(gt_disp), gt_disp, flowing)
-    return epe, base, r.dynamic & valid, gt_moving
 
 
 class DepthMatcher:
@@ -325,11 +296,13 @@ def evaluate_bag(
             # The exact ground truth on the output grid of the results (read once per grid).
             truth = grid_truth.get(r.output_grid) or grid_truth.setdefault(r.output_grid, on_grid(seq, r.output_grid))
             gt_depth = truth.depth[window[-1]]
-            if len(window) > 1 and r.scene_flow_camera is not None:
-                rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion, pred_mask, gt_mask = synthetic_frame_errors(
-                    out, truth, window, config.motion_threshold
-                )
-                rec.motion_intersection, rec.motion_union = int((pred_mask & gt_mask).sum()), int((pred_mask | gt_mask).sum())
+            scores = window_motion_scores(out, truth, window, config.motion_threshold)
+            if scores is not None:
+                rec.flow_epe_dynamic, rec.flow_epe_dynamic_no_motion = scores.flow_epe_m, scores.flow_epe_m_no_motion
+                rec.scene_flow_epe_dynamic, rec.scene_flow_epe_dynamic_no_motion = scores.scene_flow_epe, scores.scene_flow_epe_no_motion
+                gt_mask = scores.truth
+                rec.motion_intersection = int((scores.predicted & gt_mask).sum())
+                rec.motion_union = int((scores.predicted | gt_mask).sum())
                 rec.objects = window_object_metrics(out, truth, window, config.motion_threshold)
         else:
             depth_matcher.add_prediction(rec, r.depth, r.valid)
@@ -358,7 +331,8 @@ def evaluate_bag(
     return BagEvaluation(
         bag=str(path), topics=topics, model=model_name, frames=len(stamps), windows=len(records), bag_duration_s=duration,
         wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=protocol, records=records, trajectory=comparison,
-        snapshots=snapshots, notes=notes, estimate=estimate, first_stamp_ns=stamps[0] if stamps else None,
+        snapshots=snapshots, notes=notes, estimate=estimate,
+        motion_source=motion_source_line(config.motion_source, pipe.processor.motion_source), first_stamp_ns=stamps[0] if stamps else None,
     )  # fmt: skip
 
 
@@ -381,7 +355,7 @@ def summarise(
     if union:
         # Pooled over the sequence: windows where nothing moves and nothing is flagged do not count as perfect.
         metrics["motion_iou"] = sum(r.motion_intersection for r in records) / union
-    for key in ("depth_abs_rel", "depth_delta_1_25", "flow_epe_dynamic"):
+    for key in ("depth_abs_rel", "depth_delta_1_25", "flow_epe_dynamic", "scene_flow_epe_dynamic"):
         value = _nanmean([getattr(r, key) for r in records])
         if np.isfinite(value):
             metrics[key] = value
@@ -393,7 +367,8 @@ def summarise(
         metrics["objects_matched"] = float(summary["objects"]["matched"])
     no_motion = {}
     if "flow_epe_dynamic" in metrics:
-        no_motion = {"flow_epe_dynamic": _nanmean([r.flow_epe_dynamic_no_motion for r in records]), "motion_iou": 0.0}
+        no_motion = {"flow_epe_dynamic": _nanmean([r.flow_epe_dynamic_no_motion for r in records]), "motion_iou": 0.0,
+                     "scene_flow_epe_dynamic": _nanmean([r.scene_flow_epe_dynamic_no_motion for r in records])}  # fmt: skip
     return metrics, no_motion, comparison
 
 

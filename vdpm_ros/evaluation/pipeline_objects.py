@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD
 from ..geometry.alignment import Sim3, umeyama
-from ..pipeline import Frame, ObjectsConfig, OfflinePipeline, PipelineConfig, PipelineOutput
+from ..pipeline import PipelineOutput
 from ..pipeline.object_inputs import to_publish_frame
 from ..synth import SyntheticSequence
 from .objects import ObjectMetrics, combine_object_metrics, evaluate_objects, ground_truth_objects
@@ -74,23 +74,6 @@ def window_object_metrics(output: PipelineOutput, seq: SyntheticSequence, window
         velocities = sim.scale * velocities @ sim.rotation.T
         rotations = sim.rotation @ rotations @ sim.rotation.T
     return evaluate_objects(det.masks(), velocities, rotations, truth, min_iou)
-
-
-def sequence_object_metrics(model: Any, seq: SyntheticSequence, config: PipelineConfig | None = None,
-                            objects: ObjectsConfig | None = None) -> list[ObjectMetrics]:  # fmt: skip
-    """Run the node's pipeline (``config``, ``objects``: the node's defaults) over ``seq``; each window's metrics."""
-    config = config or PipelineConfig()
-    pipe = OfflinePipeline(model, config, objects)
-    stamps = [int(round(float(t) * 1e9)) for t in seq.timestamps]
-    index = {s: i for i, s in enumerate(stamps)}
-    out = []
-    for i, stamp in enumerate(stamps):
-        output = pipe.push(Frame(stamp_ns=stamp, rgb=seq.images[i], intrinsics=seq.intrinsics[i]))
-        if output is not None:
-            m = window_object_metrics(output, seq, [index[s] for s in output.result.stamps_ns], config.motion_threshold)
-            if m is not None:
-                out.append(m)
-    return out
 
 
 def object_summary(metrics: Sequence[ObjectMetrics]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ LABELS = {
     "depth_abs_rel": ("depth Abs Rel (median scaled, unitless)", "lower"),
     "depth_delta_1_25": ("depth delta < 1.25 (fraction of pixels)", "higher"),
     "flow_epe_dynamic": ("scene-flow EPE on moving pixels (m, over the last frame step)", "lower"),
+    "scene_flow_epe_dynamic": ("scene-flow EPE on moving pixels (unit-mean scale, over the window)", "lower"),
     "motion_iou": ("motion-mask IoU (pooled over windows)", "higher"),
     "object_recall": ("moving objects: recall (mask IoU >= 0.5)", "higher"),
     "object_precision": ("moving objects: precision", "higher"),
@@ -63,6 +64,7 @@ def _markdown(ev: BagEvaluation, summary: dict, figures: dict[str, Path]) -> str
         f"# vdpm evaluation: {Path(ev.bag).name}",
         "",
         f"- model: `{ev.model}`",
+        f"- motion source: {ev.motion_source or 'not recorded'}",
         f"- images: `{ev.topics.image}` ({ev.frames} frames, {ev.bag_duration_s:.2f} s of bag); "
         + (f"{ev.windows} windows processed offline, in order, none dropped" if ev.mode == "offline"
            else f"{ev.windows} windows received from a running vdpm node (live replay with /clock)"),
@@ -112,9 +114,10 @@ def _predicts_no_motion(ev: BagEvaluation) -> str:
     """A sentence when the model flagged no moving pixel in any window although the scene moves, else ""."""
     snaps = [sn for sn in ev.snapshots if sn.motion_mask is not None]
     if "motion_iou" in ev.metrics and ev.metrics["motion_iou"] == 0.0 and snaps and not any(sn.motion_mask.any() for sn in snaps):
-        return ("The model predicted no motion: its motion masks are empty and its scene flow is that of a static scene, "
-                "so the flow and mask rows equal the no-motion baseline. (The embedded default model does not learn motion; "
-                "see models/vdpm_default.md.)")
+        return ("No motion was found: the motion masks are empty and the scene flow is that of a static scene, "
+                "so the flow and mask rows equal the no-motion baseline. (The embedded default model's decoder did not "
+                "learn motion; motion_source flow, the default for it, finds motion from optical flow instead: "
+                "see models/vdpm_default.md and docs/motion.md.)")
     return ""
 
 

@@ -2,9 +2,9 @@
 
 Held-out seeds are below ``TRAIN_SEED_OFFSET`` (documented set: 1000-1999); training never uses them.
 
-Besides the paper's protocols on the raw model, :func:`evaluate_synthetic` runs the node's pipeline with its
-default settings over each sequence and scores the moving objects it publishes (``object_*`` keys, see
-:mod:`vdpm_ros.evaluation.pipeline_objects`).
+Besides the paper's protocols on the raw model, :func:`evaluate_synthetic` runs the node protocol
+(:mod:`.node_protocol`): the node's pipeline with the node's parameters on the same seeds rendered at a camera
+resolution, scoring its motion masks, its scene flow (``scene_flow_epe_dynamic``) and its moving objects.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import torch
 
 from ..geometry import DEFAULT_MOTION_THRESHOLD, moving, pose_encoding_to_cameras
 from ..model import VDPM
+from ..pipeline import ObjectsConfig, PipelineConfig
 from ..preprocessing import resized_size
 from ..synth import SceneConfig, SyntheticSequence, generate_sequence
 from .metrics import absolute_trajectory_error, depth_metrics, end_point_error, mask_iou, normalise_unit_mean
-from .pipeline_objects import object_summary, sequence_object_metrics
+from .node_protocol import NodeProtocolConfig, evaluate_node_protocol
 
 METRICS = ("epe_margin2", "epe_margin8", "tracking_epe", "tracking_epe_dynamic", "depth_abs_rel", "depth_delta_1_25", "ate", "motion_mask_iou")
 
@@ -31,7 +32,7 @@ class SyntheticEvalConfig:
         frames, height, width: the generated sequences (one window of ``frames`` for the paper's protocols).
         margins: frame gaps of the 2-view EPE.
         motion_threshold: of the motion-mask protocol.
-        objects: also run the node's pipeline (default settings) and score its moving objects.
+        node: also run the node protocol (the node's pipeline and its published motion and objects).
     """
 
     frames: int = 10
@@ -39,7 +40,7 @@ class SyntheticEvalConfig:
     width: int = 224
     margins: tuple[int, ...] = (2, 8)
     motion_threshold: float = DEFAULT_MOTION_THRESHOLD
-    objects: bool = True
+    node: bool = True
 
     def __post_init__(self) -> None:
         if max(self.margins) >= self.frames:
@@ -160,16 +161,26 @@ def evaluate_sequence_data(model: VDPM, seq: SyntheticSequence, cfg: SyntheticEv
     return result
 
 
-def evaluate_synthetic(model: VDPM, seeds: list[int], cfg: SyntheticEvalConfig, device: str = "cpu", progress: bool = True) -> dict:
-    """Mean of every metric over the sequences (NaN-safe), in the JSON layout of ``vdpm eval``."""
+def evaluate_synthetic(
+    model: VDPM,
+    seeds: list[int],
+    cfg: SyntheticEvalConfig,
+    device: str = "cpu",
+    progress: bool = True,
+    pipeline: PipelineConfig | None = None,
+    node: NodeProtocolConfig | None = None,
+    objects: ObjectsConfig | None = None,
+) -> dict:
+    """Mean of every metric over the sequences (NaN-safe), in the JSON layout of ``vdpm eval``.
+
+    ``pipeline`` and ``objects``: the node's parameters for the node protocol (its defaults unless given).
+    """
     from tqdm import tqdm
 
-    per_seq, object_windows = [], []
+    per_seq = []
     for seed in tqdm(seeds, desc="eval", disable=not progress):
         seq = generate_sequence(seed, SceneConfig(height=cfg.height, width=cfg.width, frames=cfg.frames))
         per_seq.append(evaluate_sequence_data(model, seq, cfg, device))
-        if cfg.objects:
-            object_windows += sequence_object_metrics(model, seq)
 
     def mean(kind: str) -> dict[str, float]:
         # A sequence without moving pixels has no dynamic tracking error (NaN): it is skipped, not counted as 0.
@@ -180,6 +191,8 @@ def evaluate_synthetic(model: VDPM, seeds: list[int], cfg: SyntheticEvalConfig, 
         return out
 
     result = {**mean("model"), "no_motion": mean("no_motion"), "seeds": seeds, "frames": cfg.frames, "size": [cfg.height, cfg.width]}
-    if cfg.objects:
-        result.update(object_summary(object_windows))
+    if cfg.node:
+        nodes = evaluate_node_protocol(model, seeds, pipeline or PipelineConfig(), node or NodeProtocolConfig(), objects, progress)
+        result["no_motion"].update(nodes.pop("no_motion"))
+        result.update(nodes)
     return result

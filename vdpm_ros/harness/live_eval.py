@@ -232,6 +232,7 @@ def evaluate_live(
         bag=str(path), topics=topics, model=params.model.model_path or "embedded default", frames=len(sent), windows=len(records),
         bag_duration_s=duration, wall_s=wall, metrics=metrics, no_motion=no_motion, protocol=None, records=records,
         trajectory=comparison, snapshots=[], notes=notes, mode="live", node_log=log, estimate=estimate,
+        motion_source=cap.node_status.get("motion_source", ""),
         first_stamp_ns=sent[0] if sent else None,
     )  # fmt: skip
     return ev

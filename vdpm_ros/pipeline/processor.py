@@ -56,6 +56,15 @@ def choose_motion_source(requested: str, model: Any) -> str:
     return "flow" if getattr(model, "motion_trained", None) is False else "model"
 
 
+def motion_source_line(requested: str, running: str) -> str:
+    """One line for logs and reports: which motion source runs, and why."""
+    what = {"model": "the network's decoder", "flow": "optical flow with the model's depth and cameras"}[running]
+    if requested == "auto":
+        why = "its decoder learned motion" if running == "model" else "this model's decoder did not learn motion (see its card)"
+        return f"{running} ({what}; auto: {why})"
+    return f"{running} ({what})"
+
+
 class MetricScaleError(RuntimeError):
     """``scale_mode="depth"`` but no depth image has yet given enough valid pixels for a scale."""
 
@@ -371,6 +380,7 @@ class WindowProcessor:
             intrinsics=k_raw,
             anchors=tuple(anchors),
             timings=StageTimings(0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+            motion_source=self.motion_source,
             points_first=None if first_raw is None else out(first_raw, factor=scale),
             first_stamp_ns=first_stamp,
         )

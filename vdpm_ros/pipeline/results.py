@@ -180,6 +180,8 @@ class WindowResult:
     timings: StageTimings
     points_first: np.ndarray | None = None
     first_stamp_ns: int | None = None
+    #: Where the motion came from: "model" (the network's decoder) or "flow" (the optical-flow source).
+    motion_source: str = "model"
 
     @property
     def output_hw(self) -> tuple[int, int]:

@@ -27,6 +27,7 @@ from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_met
 from ..output import RclpyTypes, window_messages
 from ..output.builders import diagnostics as diagnostics_msg
 from ..pipeline.frames import Frame, nearest_by_stamp
+from ..pipeline.processor import motion_source_line
 from ..pipeline.stream import PipelineOutput, StreamingPipeline
 from ..runtime import ModelLoadError
 from . import conversions as conv
@@ -87,6 +88,7 @@ class VdpmNode(Node):
         self.pipeline = StreamingPipeline(loaded.model, p.pipeline, on_output=self._on_output, on_error=self._on_window_error,
                                           objects=p.objects)  # fmt: skip
         o = p.outputs
+        self.get_logger().info(f"motion source: {motion_source_line(p.pipeline.motion_source, self.pipeline.processor.motion_source)}")
         self.get_logger().info(
             f"window {p.pipeline.window_size} frames, stride {p.pipeline.stride}; listening on "
             f"{self.resolve_topic_name(self._image_topic)} ({node.image_qos} QoS); publishing "
@@ -280,6 +282,7 @@ class VdpmNode(Node):
             window_rate = (self.published_windows - self._rate_base[2]) / (now - self._rate_base[0])
         self._rate_base = (now, b.pushed, self.published_windows)
         values = {
+            "motion_source": self.pipeline.processor.motion_source,
             "windows_published": self.published_windows,
             "windows_submitted": w.submitted,
             "windows_dropped_queue_full": w.dropped,

@@ -332,6 +332,7 @@ def run_pipeline_benchmark(
     types, serialize, library = _message_types()
     channels = {c.key: c.msgtype for c in params.outputs.channels() if not c.custom or library == "rclpy"}
     walls, rows = [], []
+    done = 0  # counted here: a disabled tqdm bar does not count
     bar = tqdm(total=warmup + repeats, desc="bench --pipeline", unit="window", disable=not progress)
     for frame in stream:
         start = time.perf_counter()
@@ -342,8 +343,9 @@ def run_pipeline_benchmark(
         for m in window_messages(output, types, params.outputs, "camera_optical_frame", pipe.trajectory, channels.__contains__):
             serialize(m.message, channels[m.key])
         end = time.perf_counter()
+        done += 1
         bar.update(1)
-        if bar.n > warmup:
+        if done > warmup:
             t = output.result.timings
             stages = {"preprocess": t.preprocess_s, "encode": t.encode_s, "cameras": t.cameras_s, "decode": t.decode_s,
                       "postprocess": t.postprocess_s, "stitch": t.stitch_s, "scene": t.scene_s, "messages": end - built}  # fmt: skip
@@ -351,9 +353,11 @@ def run_pipeline_benchmark(
             stages["total"] = end - start
             walls.append(end - start)
             rows.append(stages)
-        if bar.n >= warmup + repeats:
+        if done >= warmup + repeats:
             break
     bar.close()
+    if not walls:
+        raise ValueError(f"no window was timed: {frames + warmup + repeats} frames gave {done} windows (window of {frames})")
     r = output.result
     return {
         "frames": frames,

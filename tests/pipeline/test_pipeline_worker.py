@@ -193,3 +193,48 @@ def test_every_snapshot_accounts_for_every_submitted_item():
         assert s.submitted == _balance(s), s
     assert final.submitted == 379 and final.dropped_queue_full > 0
     assert final.failed >= 11 and final.delivery_failed >= 6 and final.processed >= 60  # of the 77 run one at a time
+
+
+def test_abandon_waits_for_a_delivery_in_progress_and_delivers_nothing_after():
+    delivering, release_delivery = threading.Event(), threading.Event()
+    delivered: list[int] = []
+
+    def on_result(item: int, result: int) -> None:
+        delivering.set()
+        assert release_delivery.wait(WAIT)
+        delivered.append(item)
+
+    gate = Gate()
+    w = InferenceWorker(gate, on_result, max_queue=3)
+    w.submit(1)
+    assert gate.started.wait(WAIT)
+    gate.release.set()
+    assert delivering.wait(WAIT)  # item 1's result is being delivered
+    gate.release.clear()
+    w.submit(2)  # queued behind it
+    done = threading.Event()
+    abandoning = threading.Thread(target=lambda: (w.abandon(), done.set()))
+    abandoning.start()
+    assert not done.wait(0.2)  # abandon() waits for the delivery running now
+    release_delivery.set()
+    assert done.wait(WAIT)
+    abandoning.join(WAIT)
+    assert delivered == [1]
+    s = w.stats()
+    assert (s.processed, s.dropped_at_close) == (1, 1) and s.submitted == _balance(s)
+    assert w.close(WAIT)
+
+
+def test_an_item_running_when_abandoned_is_counted_dropped_and_not_delivered():
+    gate = Gate()
+    delivered: list[int] = []
+    w = InferenceWorker(gate, lambda item, res: delivered.append(item), max_queue=3)
+    w.submit(1)
+    assert gate.started.wait(WAIT)
+    w.abandon()  # nothing is being delivered: returns at once
+    s = w.stats()
+    assert s.busy and s.submitted == _balance(s)
+    gate.release.set()
+    assert w.close(WAIT)
+    s = w.stats()
+    assert delivered == [] and (s.processed, s.dropped_at_close, s.busy) == (0, 1, False)

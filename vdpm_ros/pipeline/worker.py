@@ -34,7 +34,8 @@ class WorkerStats:
         delivery_failed: items whose callable returned but whose result callback raised (e.g. a publish error).
         failed: items whose callable raised.
         dropped_queue_full: items pushed out of a full queue by a newer one.
-        dropped_at_close: items still queued at :meth:`InferenceWorker.close`, or submitted after it.
+        dropped_at_close: items still queued at :meth:`InferenceWorker.close`, submitted after it, or
+            finished after :meth:`InferenceWorker.abandon` (their result is not delivered).
         queued: items waiting now.
         busy: an item is being processed now.
         last_latency_s: processing time of the last finished item (callable only), seconds; NaN before any.
@@ -88,7 +89,9 @@ class InferenceWorker(Generic[T, R]):
         self._queue: deque[tuple[T, float]] = deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._abandoned = False
         self._busy = False
+        self._delivering = False
         self._submitted = self._processed = self._delivery_failed = self._failed = 0
         self._dropped_full = self._dropped_closed = 0
         self._latency_sum = 0.0
@@ -156,6 +159,20 @@ class InferenceWorker(Generic[T, R]):
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    def abandon(self) -> None:
+        """Deliver nothing more: close, and let the running item's result (if any) go undelivered.
+
+        Returns once no ``on_result`` call is running, so after it nothing is delivered (e.g. nothing is
+        published once a ROS context is about to go). Must not be called from the worker thread.
+        """
+        with self._cond:
+            self._closed = True
+            self._abandoned = True
+            self._dropped_closed += len(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._delivering)
+
     def __enter__(self) -> InferenceWorker[T, R]:
         return self
 
@@ -177,10 +194,16 @@ class InferenceWorker(Generic[T, R]):
             try:
                 result = self._fn(item)
                 self._record_latency(time.perf_counter() - start)
-                fate = "delivery_failed"
-                if self._on_result is not None:
-                    self._on_result(item, result)
-                fate = "processed"
+                with self._cond:
+                    abandoned = self._abandoned
+                    self._delivering = not abandoned
+                if abandoned:
+                    fate = "abandoned"
+                else:
+                    fate = "delivery_failed"
+                    if self._on_result is not None:
+                        self._on_result(item, result)
+                    fate = "processed"
             except Exception as exc:  # noqa: BLE001 - any failure of one window must not end the stream
                 self._report(item, exc)  # before busy ends: wait_idle() returns after the error is reported
             finally:
@@ -190,9 +213,11 @@ class InferenceWorker(Generic[T, R]):
                         self._processed += 1
                     elif fate == "delivery_failed":
                         self._delivery_failed += 1
+                    elif fate == "abandoned":
+                        self._dropped_closed += 1
                     else:
                         self._failed += 1
-                    self._busy = False
+                    self._busy = self._delivering = False
                     self._cond.notify_all()
 
     def _record_latency(self, elapsed: float) -> None:

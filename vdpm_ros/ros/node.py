@@ -198,7 +198,7 @@ class VdpmNode(Node):
             self._image_frame = frame_id
         outcome = self.pipeline.push(frame)
         if outcome.reason:
-            kind = "frame/" + "_".join(outcome.reason.split(" ", 2)[:2])  # "frame rejected", "image size", "time jumped"
+            kind = "frame/" + "_".join(outcome.reason.split(":")[0].split()[:2])  # frame_rejected, frame_skipped, image_size, time_jumped
             self.intake.report("warning", kind, f"frame at {frame.stamp_s:.3f} s: {outcome.reason}")
         if outcome.dropped_older:
             self.intake.report("warning", "window/dropped_queue_full", "inference is not keeping up: dropped the oldest queued window (see /diagnostics)")

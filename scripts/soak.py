@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=10.0, help="frames per second (default 10)")
     p.add_argument("--size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"), help="image size (default 480 640)")
     p.add_argument("--model", type=Path, default=None, help="model_path of the node (default: the embedded model)")
+    p.add_argument("--jpeg", action="store_true", help="send JPEG CompressedImages (node: image_transport compressed) instead of rgb8")
     p.add_argument("--sample-period", type=float, default=5.0, help="seconds between samples (default 5)")
     p.add_argument("--startup-timeout", type=float, default=180.0, help="seconds to wait for the node to subscribe")
     p.add_argument("--warmup", type=float, default=60.0,
@@ -106,6 +107,16 @@ def synthetic_frames(height: int, width: int) -> tuple[list[np.ndarray], np.ndar
     k_big = np.array([[k[0, 0] * sx, 0.0, (k[0, 2] + 0.5) * sx - 0.5], [0.0, k[1, 1] * sy, (k[1, 2] + 0.5) * sy - 0.5], [0, 0, 1]])
     loop = frames + frames[-2:0:-1]  # forward and back: no jump where it repeats
     return loop, k_big
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def linear_growth_mb_per_hour(samples: list[Sample]) -> float:
@@ -196,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     from geometry_msgs.msg import PoseStamped
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, qos_profile_sensor_data
-    from sensor_msgs.msg import CameraInfo, Image
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
     from vdpm_ros.harness.live_eval import stop_process
     from vdpm_ros.output import RclpyTypes
@@ -206,12 +217,16 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     height, width = args.size
     frames, k = synthetic_frames(height, width)
+    if args.jpeg:  # encoded once: the stream's cost is the node's decoding, not this process's encoding
+        frames = [jpeg_bytes(f) for f in frames]
     T = RclpyTypes()
 
     cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", "-r",
            f"camera_info:={INFO_TOPIC}", "-p", "device:=cpu", "-p", "diagnostics_period:=1.0"]  # fmt: skip
     if args.model is not None:
         cmd += ["-p", f"model_path:={args.model}"]
+    if args.jpeg:
+        cmd += ["-p", "image_transport:=compressed"]  # subscribes IMAGE_TOPIC/compressed, as image_transport names it
     cmd += args.node_args
     log_file = (args.out / "node.log").open("w")
     node_proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
@@ -236,7 +251,10 @@ def run(args: argparse.Namespace) -> int:
 
         node.create_subscription(PoseStamped, POSE_TOPIC, on_pose, QoSProfile(depth=50))
         node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: state["diag"].update(_diagnostic_values(m)), QoSProfile(depth=10))
-        pub = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
+        if args.jpeg:
+            pub = node.create_publisher(CompressedImage, IMAGE_TOPIC + "/compressed", qos_profile_sensor_data)
+        else:
+            pub = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
         info_pub = node.create_publisher(CameraInfo, INFO_TOPIC, qos_profile_sensor_data)
 
         deadline = time.monotonic() + args.startup_timeout
@@ -279,7 +297,12 @@ def run(args: argparse.Namespace) -> int:
                     stamp = stamp0 + int(frames_sent * period * 1e9)
                     hdr = b.header(T, stamp, CAMERA_FRAME)
                     info_pub.publish(b.camera_info(T, k, height, width, hdr))
-                    pub.publish(b.image(T, frames[frames_sent % len(frames)], hdr))
+                    if args.jpeg:
+                        msg = CompressedImage(header=hdr, format="jpeg")
+                        msg.data = frames[frames_sent % len(frames)]
+                        pub.publish(msg)
+                    else:
+                        pub.publish(b.image(T, frames[frames_sent % len(frames)], hdr))
                     sent_at[stamp] = time.monotonic()
                     while len(sent_at) > 1000:
                         sent_at.popitem(last=False)

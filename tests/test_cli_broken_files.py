@@ -89,15 +89,50 @@ def test_eval_bag_on_a_killed_recording_evaluates_what_is_intact(tmp_path, mcap_
     assert out.stat().st_size > 0
 
 
+def _model_commands(model, tmp_path) -> dict[str, list[str]]:
+    """Every command that takes a model, run as briefly as it allows."""
+    return {
+        "info": ["info", str(model)],
+        "eval": ["eval", "--synthetic", "1000", "--model", str(model), "--json", str(tmp_path / "e.json")],
+        "bench": ["bench", "--model", str(model), "--repeats", "1", "--warmup", "0"],
+        "demo": ["demo", "--model", str(model), "--out", str(tmp_path / "demo"), "--frames", "6"],
+    }
+
+
 @pytest.mark.parametrize("cut", ["header", "half"])
-def test_info_and_eval_model_on_a_truncated_safetensors(tmp_path, model, capsys, cut):
+def test_every_command_on_a_truncated_safetensors_is_one_line_and_exit_2(tmp_path, model, capsys, cut):
     data = model.read_bytes()
     bad = tmp_path / "cut.safetensors"
     bad.write_bytes(data[:50] if cut == "header" else data[: len(data) // 2])
-    for argv in (["info", str(bad)], ["eval", "--synthetic", "1000", "--model", str(bad), "--json", str(tmp_path / "e.json")]):
-        assert main(argv) == 2
+    for name, argv in _model_commands(bad, tmp_path).items():
+        assert main(argv) == 2, name
         err = capsys.readouterr().err.strip()
-        assert err.count("\n") == 0 and str(bad) in err and "truncated" in err, err
+        assert err.count("\n") == 0 and err.startswith(f"vdpm {name}: error:") and str(bad) in err and "truncated" in err, err
+
+
+def _cut_export(directory, micro_config):
+    """A `vdpm export` directory whose manifest is whole but whose graphs were cut short (a copy or a disk that gave out)."""
+    from vdpm_ros.export.manifest import ExportManifest
+
+    directory.mkdir()
+    files = {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}
+    ExportManifest(
+        model_config=micro_config.to_dict(), image_hw=(28, 42), preprocessing={"mode": "crop", "target_size": 42, "patch_size": 14},
+        dtype="fp32", opset=18, files=files, inputs={}, outputs={}, source_checkpoint="micro.safetensors", source_sha256="0" * 64,
+    ).write(directory)  # fmt: skip
+    for file in files.values():
+        (directory / file).write_bytes(b"\x08\x08\x12\x07pytorch\x1a\x03" + bytes(range(40)))  # an ONNX protobuf's first bytes, then nothing whole
+    return directory
+
+
+@pytest.mark.xfail(reason="on f726a2f ONNX Runtime's InvalidProtobuf escapes as a traceback; issue 16's branch turns it into "
+                          "CorruptExportError (runtime/onnxruntime_engine.py _open_session)", raises=Exception, strict=False)  # fmt: skip
+def test_every_command_on_a_truncated_export_is_one_line_and_exit_2(tmp_path, capsys, micro_config):
+    bad = _cut_export(tmp_path / "cut_export", micro_config)
+    for name, argv in _model_commands(bad, tmp_path).items():
+        assert main(argv) == 2, name
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith(f"vdpm {name}: error:") and str(bad) in err, err
 
 
 @pytest.mark.parametrize("content", [b"", b"\x80\x02garbage" * 100, bytes(range(256)) * 16])

@@ -114,7 +114,9 @@ def test_a_good_camera_info_gives_its_k():
     check = check_camera_info(K, (480, 640), (480, 640))
     assert check.ok and check.message == ""
     np.testing.assert_array_equal(check.k, np.reshape(K, (3, 3)))
-    assert check_camera_info(K, (480, 640)).ok  # no image seen yet: the size is checked later
+    assert check.image_hw == (480, 640)
+    early = check_camera_info(K, (480, 640))  # no image seen yet: the size is checked later, against image_hw
+    assert early.ok and early.image_hw == (480, 640)
 
 
 @pytest.mark.parametrize("info_hw", [(1080, 1920), (0, 0), (480, 641)])
@@ -130,6 +132,7 @@ def test_binning_and_roi_map_k_to_the_published_image():
     k_full = np.array([[1000.0, 0.0, 640.0], [0.0, 1000.0, 480.0], [0.0, 0.0, 1.0]])
     check = check_camera_info(k_full.reshape(-1), (960, 1280), (240, 320), binning_xy=(2, 2), roi=(100, 50, 480, 640))
     assert check.ok, check.message
+    assert check.image_hw == (240, 320)
     # A full-resolution pixel centre u lands on (u - offset + 0.5) / 2 - 0.5 of the published image.
     u_full, v_full = 640.0, 480.0
     np.testing.assert_allclose(check.k[:2, 2], [(u_full - 100 + 0.5) / 2 - 0.5, (v_full - 50 + 0.5) / 2 - 0.5])

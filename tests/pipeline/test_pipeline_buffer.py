@@ -107,13 +107,3 @@ def test_frame_validation():
         Frame(0, np.zeros((4, 4, 3), np.uint8), intrinsics=np.eye(4))
     f = Frame(np.int64(1_500_000_000), np.zeros((4, 4, 3), np.uint8), depth=np.ones((4, 4), np.float64))
     assert f.stamp_ns == 1_500_000_000 and type(f.stamp_ns) is int and f.depth.dtype == np.float32 and f.stamp_s == 1.5
-
-
-def test_nearest_by_stamp_pairs_within_tolerance_whatever_the_arrival_order():
-    from vdpm_ros.pipeline.frames import nearest_by_stamp
-
-    depths = [(1_000, "a"), (2_000, "b"), (3_000, "c")]  # e.g. a depth camera running ahead of the colour one
-    assert nearest_by_stamp(depths, 2_100, 500) == "b"
-    assert nearest_by_stamp(depths, 2_600, 500) == "c"
-    assert nearest_by_stamp(depths, 5_000, 500) is None  # nothing close enough: no depth, not a wrong one
-    assert nearest_by_stamp([], 1_000, 500) is None

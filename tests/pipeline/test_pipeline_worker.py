@@ -115,7 +115,7 @@ def test_failing_callbacks_do_not_kill_the_worker():
         w.submit(1)
         w.submit(2)
         assert w.wait_idle(WAIT)
-        assert w.alive and w.stats().failed == 2
+        assert w.alive and (w.stats().failed, w.stats().delivery_failed) == (0, 2)  # the callable succeeded
 
 
 def test_close_joins_the_thread_and_drops_queued_work():
@@ -126,8 +126,8 @@ def test_close_joins_the_thread_and_drops_queued_work():
     w.submit(2)
     w.submit(3)
     assert w.close(timeout=0.05) is False  # item 1 is still running
-    assert w.stats().dropped == 2
-    assert w.submit(4) is False and w.stats().dropped == 3  # closed: refused, counted
+    assert (w.stats().dropped_at_close, w.stats().dropped_queue_full) == (2, 0)
+    assert w.submit(4) is False and w.stats().dropped_at_close == 3  # closed: refused, counted
     gate.release.set()
     w._thread.join(WAIT)
     assert not w.alive and w.close(WAIT)
@@ -155,3 +155,86 @@ def test_latency_measures_the_callable():
 def test_bad_queue_size():
     with pytest.raises(ValueError, match="max_queue"):
         InferenceWorker(lambda x: x, max_queue=0)
+
+
+def _balance(s) -> int:
+    return s.processed + s.delivery_failed + s.failed + s.dropped_queue_full + s.dropped_at_close + s.queued + int(s.busy)
+
+
+def test_every_snapshot_accounts_for_every_submitted_item():
+    """Snapshots taken while items run, fail, are dropped and delivered: the fates always add up to submitted."""
+
+    def fn(x: int) -> int:
+        if x % 7 == 3:
+            raise ValueError("bad window")
+        return x
+
+    def on_result(item: int, result: int) -> None:
+        if item % 11 == 5:
+            raise RuntimeError("publisher gone")
+
+    w = InferenceWorker(fn, on_result, lambda item, exc: None, max_queue=2)
+    snapshots = []
+    try:
+        for i in range(300):  # a burst: most are pushed out of the queue
+            w.submit(i)
+            snapshots.append(w.stats())
+        assert w.wait_idle(WAIT)
+        for i in range(300, 377):  # one at a time: every fate of a run item occurs
+            w.submit(i)
+            snapshots.append(w.stats())
+            assert w.wait_idle(WAIT)
+        w.submit(377)
+        w.submit(378)
+    finally:
+        w.close(WAIT)
+    final = w.stats()
+    for s in [*snapshots, final]:
+        assert s.submitted == _balance(s), s
+    assert final.submitted == 379 and final.dropped_queue_full > 0
+    assert final.failed >= 11 and final.delivery_failed >= 6 and final.processed >= 60  # of the 77 run one at a time
+
+
+def test_abandon_waits_for_a_delivery_in_progress_and_delivers_nothing_after():
+    delivering, release_delivery = threading.Event(), threading.Event()
+    delivered: list[int] = []
+
+    def on_result(item: int, result: int) -> None:
+        delivering.set()
+        assert release_delivery.wait(WAIT)
+        delivered.append(item)
+
+    gate = Gate()
+    w = InferenceWorker(gate, on_result, max_queue=3)
+    w.submit(1)
+    assert gate.started.wait(WAIT)
+    gate.release.set()
+    assert delivering.wait(WAIT)  # item 1's result is being delivered
+    gate.release.clear()
+    w.submit(2)  # queued behind it
+    done = threading.Event()
+    abandoning = threading.Thread(target=lambda: (w.abandon(), done.set()))
+    abandoning.start()
+    assert not done.wait(0.2)  # abandon() waits for the delivery running now
+    release_delivery.set()
+    assert done.wait(WAIT)
+    abandoning.join(WAIT)
+    assert delivered == [1]
+    s = w.stats()
+    assert (s.processed, s.dropped_at_close) == (1, 1) and s.submitted == _balance(s)
+    assert w.close(WAIT)
+
+
+def test_an_item_running_when_abandoned_is_counted_dropped_and_not_delivered():
+    gate = Gate()
+    delivered: list[int] = []
+    w = InferenceWorker(gate, lambda item, res: delivered.append(item), max_queue=3)
+    w.submit(1)
+    assert gate.started.wait(WAIT)
+    w.abandon()  # nothing is being delivered: returns at once
+    s = w.stats()
+    assert s.busy and s.submitted == _balance(s)
+    gate.release.set()
+    assert w.close(WAIT)
+    s = w.stats()
+    assert delivered == [] and (s.processed, s.dropped_at_close, s.busy) == (0, 1, False)

@@ -72,3 +72,73 @@ def ros_header(stamp_ns: int, frame_id: str):
     from vdpm_ros.output.builders import header
 
     return header(RclpyTypes(), stamp_ns, frame_id)
+
+
+class NodeProcess:
+    """``vdpm node`` in a subprocess whose output goes to a file (a pipe nobody reads would block a chatty node)."""
+
+    def __init__(self, env: dict, log_path, *ros_args: str) -> None:
+        self.log_path = log_path
+        self._log_file = open(log_path, "w")  # noqa: SIM115 - closed in wait()
+        cmd = [sys.executable, "-m", "vdpm_ros.cli.main", "node", "--ros-args", *ros_args]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log_file, stderr=subprocess.STDOUT, text=True)
+
+    def log(self) -> str:
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """Exit status, SIGKILL after ``timeout`` s (then the status is negative)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_file.close()
+        return self.proc.returncode
+
+    def stop(self, timeout: float = 30.0) -> str:
+        """SIGTERM, wait, and the whole log."""
+        if self.alive():
+            self.proc.terminate()
+        self.wait(timeout)
+        return self.log()
+
+
+class DiagnosticsWatch:
+    """The node's /diagnostics status (vdpm_ros.ros.node.NODE_STATUS): the latest values, and whether every report balanced."""
+
+    def __init__(self, node) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.qos import QoSProfile
+
+        from vdpm_ros.ros.node import NODE_STATUS
+
+        self.latest: dict[str, str] = {}
+        self.reports = 0
+        self.unbalanced: list[str] = []
+        self._name = NODE_STATUS
+        self.subscription = node.create_subscription(DiagnosticArray, "/diagnostics", self._on, QoSProfile(depth=50))
+
+    def _on(self, msg) -> None:
+        for status in msg.status:
+            if status.name == self._name:
+                self.latest = {kv.key: kv.value for kv in status.values}
+                self.reports += 1
+                if self.latest.get("accounts") != "balanced":
+                    self.unbalanced.append(self.latest.get("accounts", "<no accounts key>"))
+
+    def value(self, key: str) -> int:
+        """An integer value of the latest report (-1 before the first)."""
+        return int(self.latest[key]) if key in self.latest else -1
+
+    def wait(self, executor, condition, timeout: float = 120.0) -> bool:
+        """Spin until ``condition(self)`` holds for a report newer than the call (the node has caught up), or timeout."""
+        seen = self.reports
+        return spin_until(executor, lambda: self.reports > seen and condition(self), timeout)

@@ -38,7 +38,9 @@ def test_replayed_synthetic_bag_reaches_the_node(node_env, tmp_path):
         log = stop(node)
     # Reliable QoS on both sides: a loaded CI machine may lose best-effort frames, and this test is about stamps.
     assert len(received) == 3, log + player.stdout + player.stderr  # 5 frames, windows of 3, stride 1
-    assert "stopping: 5 frames received" in log and "3 published, 0 dropped" in log, log
+    assert "stopping: 5 images arrived: 5 frames received" in log, log
+    assert "3 windows submitted: 3 published, 0 dropped (queue full), 0 dropped at shutdown" in log, log
+    assert "every message and window accounted for" in log, log
     from vdpm_ros.bags.synthetic_bag import START_TIME_NS
 
     expected = {START_TIME_NS + int(round(t * 1e9)) for t in stamps[2:]}

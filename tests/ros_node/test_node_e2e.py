@@ -133,8 +133,8 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         robust = spin_until(
             executor,
-            lambda: diag_value("images_dropped_bad_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1
-            and diag_value("buffer_resets") >= 1 and diag_value("camera_info_dropped") >= 1,
+            lambda: diag_value("images_rejected_unsupported_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1
+            and diag_value("buffer_resets") >= 1 and diag_value("camera_info_rejected_k_non_finite") >= 1,
             30,
         )
         assert robust, stop(proc)

@@ -75,13 +75,18 @@ class LiveCapture:
     node_status: dict[str, str] = field(default_factory=dict)
 
     def settled(self, frames_sent: int) -> bool:
-        """The node has received ``frames_sent`` frames, has no window left to run, and its poses are all here."""
+        """The node has received ``frames_sent`` images, has no window left to run, and its poses are all here.
+
+        Read from the node's /diagnostics (vdpm_ros.ros.accounting): every window submitted has a fate.
+        """
         s = self.node_status
         try:
-            received, submitted = int(s["frames_received"]), int(s["windows_submitted"])
-            done = int(s["windows_published"]) + int(s["windows_dropped_queue_full"]) + int(s["windows_failed"])
-            idle = int(s["windows_queued"]) == 0 and s["window_in_progress"] == "False"
+            received, submitted = int(s["images_arrived"]), int(s["windows_submitted"])
             published = int(s["windows_published"])
+            done = published + sum(
+                int(s[k]) for k in ("windows_publish_failed", "windows_failed", "windows_dropped_queue_full", "windows_dropped_at_shutdown")
+            )
+            idle = int(s["windows_queued"]) == 0 and s["window_in_progress"] == "False"
         except (KeyError, ValueError):
             return False
         return received >= frames_sent and idle and done >= submitted and len(self.poses) >= published

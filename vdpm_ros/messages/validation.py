@@ -173,15 +173,39 @@ class CameraInfoCheck:
         k: ``[3, 3]`` float64 intrinsics of the image as published (binning and ROI applied), or None.
         reason: why it was refused, or None.
         message: one line for the log ("" when accepted).
+        image_hw: (height, width) of the image ``k`` is for (binning and ROI applied), or None when refused.
     """
 
     k: np.ndarray | None
     reason: CameraInfoRejection | None
     message: str = ""
+    image_hw: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
         return self.reason is None
+
+
+@dataclass(frozen=True)
+class CameraInfoPayload:
+    """The fields of a sensor_msgs/CameraInfo that :func:`check_camera_info` reads, whatever message class carried them.
+
+    Attributes:
+        k: the 9 values of ``k`` (row-major, pixels of the calibrated resolution), as sent (not yet checked).
+        height, width: the calibrated resolution.
+        binning_xy: ``(binning_x, binning_y)``; 0 and 1 both mean none.
+        roi: ``(x_offset, y_offset, height, width)``; all zero = the full image.
+    """
+
+    k: Sequence[float] | np.ndarray
+    height: int
+    width: int
+    binning_xy: tuple[int, int] = (0, 0)
+    roi: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def check(self, image_hw: tuple[int, int] | None = None) -> CameraInfoCheck:
+        """:func:`check_camera_info` of these fields against an image of ``image_hw`` (None: size not checked)."""
+        return check_camera_info(self.k, (self.height, self.width), image_hw, self.binning_xy, self.roi)
 
 
 def _refuse(reason: CameraInfoRejection, message: str) -> CameraInfoCheck:
@@ -245,4 +269,4 @@ def check_camera_info(
     if (bx, by, ox, oy) != (1, 1, 0, 0):
         affine = np.array([[1 / bx, 0.0, (0.5 - ox) / bx - 0.5], [0.0, 1 / by, (0.5 - oy) / by - 0.5], [0.0, 0.0, 1.0]])
         kk = affine @ kk
-    return CameraInfoCheck(kk, None, "")
+    return CameraInfoCheck(kk, None, "", expected)

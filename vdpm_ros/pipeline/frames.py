@@ -59,12 +59,3 @@ class Frame:
     @property
     def stamp_s(self) -> float:
         return self.stamp_ns * 1e-9
-
-
-def nearest_by_stamp(items, stamp_ns: int, tolerance_ns: int):
-    """The value of the ``(stamp_ns, value)`` pair closest in time to ``stamp_ns``, or None if none is within ``tolerance_ns``.
-
-    For pairing a camera image with the depth image taken with it when the two arrive separately.
-    """
-    best = min(items, key=lambda item: abs(item[0] - stamp_ns), default=None)
-    return best[1] if best is not None and abs(best[0] - stamp_ns) <= tolerance_ns else None

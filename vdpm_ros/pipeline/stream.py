@@ -196,6 +196,13 @@ class StreamingPipeline:
         """Stop the worker (queued windows are dropped); True once its thread has ended."""
         return self.worker.close(timeout)
 
+    def abandon(self) -> None:
+        """Close, and deliver nothing more: the window in progress, if any, is counted dropped and not output.
+
+        Returns once no ``on_output`` call is running (see :meth:`InferenceWorker.abandon`).
+        """
+        self.worker.abandon()
+
     def __enter__(self) -> StreamingPipeline:
         return self
 

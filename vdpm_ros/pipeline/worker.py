@@ -23,14 +23,19 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """A consistent snapshot of the worker's counters.
+    """A consistent snapshot of the worker's counters: every submitted item is in exactly one of them.
+
+    ``submitted == processed + delivery_failed + failed + dropped_queue_full + dropped_at_close + queued + busy``
+    holds in every snapshot (an item's fate and the end of ``busy`` are recorded under one lock).
 
     Attributes:
         submitted: items handed to :meth:`InferenceWorker.submit` (including those dropped later).
-        processed: items whose callable returned and whose result was delivered.
-        dropped: items discarded unprocessed: pushed out of a full queue, submitted after close, or
-            still queued at close.
-        failed: items whose callable (or result callback) raised.
+        processed: items whose callable returned and whose result callback returned.
+        delivery_failed: items whose callable returned but whose result callback raised (e.g. a publish error).
+        failed: items whose callable raised.
+        dropped_queue_full: items pushed out of a full queue by a newer one.
+        dropped_at_close: items still queued at :meth:`InferenceWorker.close`, submitted after it, or
+            finished after :meth:`InferenceWorker.abandon` (their result is not delivered).
         queued: items waiting now.
         busy: an item is being processed now.
         last_latency_s: processing time of the last finished item (callable only), seconds; NaN before any.
@@ -40,13 +45,20 @@ class WorkerStats:
 
     submitted: int
     processed: int
-    dropped: int
+    delivery_failed: int
     failed: int
+    dropped_queue_full: int
+    dropped_at_close: int
     queued: int
     busy: bool
     last_latency_s: float
     mean_latency_s: float
     last_queue_delay_s: float
+
+    @property
+    def dropped(self) -> int:
+        """Items discarded unprocessed, for whatever reason."""
+        return self.dropped_queue_full + self.dropped_at_close
 
 
 class InferenceWorker(Generic[T, R]):
@@ -55,6 +67,8 @@ class InferenceWorker(Generic[T, R]):
     ``submit`` never blocks: when ``max_queue`` items already wait, the oldest waiting one is dropped.
     Results go to ``on_result(item, result)`` and exceptions (including ``torch.cuda.OutOfMemoryError``)
     to ``on_error(item, exc)``, both called on the worker thread; an exception never ends the thread.
+    An exception raised by ``on_result`` itself is counted apart (``delivery_failed``) and also goes to
+    ``on_error``.
     The thread is not a daemon: call :meth:`close` (or use the worker as a context manager).
     """
 
@@ -75,8 +89,11 @@ class InferenceWorker(Generic[T, R]):
         self._queue: deque[tuple[T, float]] = deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._abandoned = False
         self._busy = False
-        self._submitted = self._processed = self._dropped = self._failed = 0
+        self._delivering = False
+        self._submitted = self._processed = self._delivery_failed = self._failed = 0
+        self._dropped_full = self._dropped_closed = 0
         self._latency_sum = 0.0
         self._latency_n = 0
         self._last_latency = float("nan")
@@ -89,12 +106,12 @@ class InferenceWorker(Generic[T, R]):
         with self._cond:
             self._submitted += 1
             if self._closed:
-                self._dropped += 1
+                self._dropped_closed += 1
                 return False
             dropped = False
             while len(self._queue) >= self.max_queue:
                 self._queue.popleft()
-                self._dropped += 1
+                self._dropped_full += 1
                 dropped = True
             self._queue.append((item, time.monotonic()))
             self._cond.notify_all()
@@ -106,8 +123,10 @@ class InferenceWorker(Generic[T, R]):
             return WorkerStats(
                 submitted=self._submitted,
                 processed=self._processed,
-                dropped=self._dropped,
+                delivery_failed=self._delivery_failed,
                 failed=self._failed,
+                dropped_queue_full=self._dropped_full,
+                dropped_at_close=self._dropped_closed,
                 queued=len(self._queue),
                 busy=self._busy,
                 last_latency_s=self._last_latency,
@@ -132,13 +151,27 @@ class InferenceWorker(Generic[T, R]):
         """
         with self._cond:
             self._closed = True
-            self._dropped += len(self._queue)
+            self._dropped_closed += len(self._queue)
             self._queue.clear()
             self._cond.notify_all()
         if threading.current_thread() is self._thread:
             return False  # called from a callback on the worker thread: it ends when the callback returns
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def abandon(self) -> None:
+        """Deliver nothing more: close, and let the running item's result (if any) go undelivered.
+
+        Returns once no ``on_result`` call is running, so after it nothing is delivered (e.g. nothing is
+        published once a ROS context is about to go). Must not be called from the worker thread.
+        """
+        with self._cond:
+            self._closed = True
+            self._abandoned = True
+            self._dropped_closed += len(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._delivering)
 
     def __enter__(self) -> InferenceWorker[T, R]:
         return self
@@ -157,21 +190,34 @@ class InferenceWorker(Generic[T, R]):
                 self._busy = True
                 self._last_delay = time.monotonic() - queued_at
             start = time.perf_counter()
+            fate = "failed"
             try:
                 result = self._fn(item)
-                elapsed = time.perf_counter() - start
-                self._record_latency(elapsed)
-                if self._on_result is not None:
-                    self._on_result(item, result)
+                self._record_latency(time.perf_counter() - start)
                 with self._cond:
-                    self._processed += 1
+                    abandoned = self._abandoned
+                    self._delivering = not abandoned
+                if abandoned:
+                    fate = "abandoned"
+                else:
+                    fate = "delivery_failed"
+                    if self._on_result is not None:
+                        self._on_result(item, result)
+                    fate = "processed"
             except Exception as exc:  # noqa: BLE001 - any failure of one window must not end the stream
-                with self._cond:
-                    self._failed += 1
-                self._report(item, exc)
+                self._report(item, exc)  # before busy ends: wait_idle() returns after the error is reported
             finally:
+                # The item's fate and the end of busy in one step: a snapshot never counts it twice.
                 with self._cond:
-                    self._busy = False
+                    if fate == "processed":
+                        self._processed += 1
+                    elif fate == "delivery_failed":
+                        self._delivery_failed += 1
+                    elif fate == "abandoned":
+                        self._dropped_closed += 1
+                    else:
+                        self._failed += 1
+                    self._busy = self._delivering = False
                     self._cond.notify_all()
 
     def _record_latency(self, elapsed: float) -> None:

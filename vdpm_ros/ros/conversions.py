@@ -10,6 +10,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
 
 from ..messages.image import ImagePayload
+from ..messages.validation import CameraInfoPayload
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -25,7 +26,10 @@ def image_payload(msg: Image) -> ImagePayload:
     return ImagePayload(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
 
 
-def camera_info_k(msg: CameraInfo) -> np.ndarray | None:
-    """``[3, 3]`` K of a CameraInfo, or None when it is unset (all zeros) or not finite."""
-    k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    return k if np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 else None
+def camera_info_payload(msg: CameraInfo) -> CameraInfoPayload:
+    """The fields :func:`~vdpm_ros.messages.validation.check_camera_info` reads (unchecked: K may be anything)."""
+    roi = msg.roi
+    return CameraInfoPayload(
+        np.asarray(msg.k, dtype=np.float64), int(msg.height), int(msg.width), (int(msg.binning_x), int(msg.binning_y)),
+        (int(roi.x_offset), int(roi.y_offset), int(roi.height), int(roi.width)),
+    )  # fmt: skip

@@ -1,46 +1,56 @@
 """``vdpm_node``: camera frames in; point clouds, scene flow, motion masks, depth and poses out.
 
-The node only converts messages and calls :class:`vdpm_ros.pipeline.StreamingPipeline`; inference
-runs on the pipeline's worker thread, so image callbacks never wait for the model. Outputs are
-published from that thread (rclpy publishers are thread-safe) with the source frame's stamp.
+The node only converts messages and calls the core: :class:`~vdpm_ros.ros.intake.CameraIntake` decodes
+and checks the inputs (every refusal counted), :class:`vdpm_ros.pipeline.StreamingPipeline` runs the
+windows. Inference runs on the pipeline's worker thread, so image callbacks never wait for the model.
+Outputs are published from that thread (rclpy publishers are thread-safe) with the source frame's stamp.
+
+On SIGINT or SIGTERM the node stops taking frames, lets the window in progress finish and be published
+(up to ``shutdown_timeout``; a second signal abandons it), logs its summary and only then shuts ROS down,
+so nothing is published or logged once the context is gone.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
-from collections import deque
 
-import numpy as np
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.expand_topic_name import expand_topic_name
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from ..messages.image import ImageDecodingError, compressed_to_rgb, depth_to_metres, image_to_rgb
+from ..messages.log_throttle import KindThrottle
+from ..messages.untrusted import clip_for_log
 from ..output import RclpyTypes, window_messages
 from ..output.builders import diagnostics as diagnostics_msg
-from ..pipeline.frames import Frame, nearest_by_stamp
+from ..pipeline.frames import Frame
 from ..pipeline.processor import motion_source_line
 from ..pipeline.stream import PipelineOutput, StreamingPipeline
 from ..runtime import ModelLoadError
 from . import conversions as conv
+from .accounting import NodeAccounts
+from .intake import CameraIntake, IntakeLimits
 from .parameters import NodeParameters
 
+#: Shortest time between two log lines of one kind (e.g. "image/corrupt"), seconds.
 THROTTLE_S = 5.0
-# Depth images are matched to colour images by stamp; sensors rarely stamp both identically.
-DEPTH_MATCH_TOLERANCE_NS = 50_000_000
-DEPTH_BUFFER = 10
 #: Diagnostic levels (diagnostic_msgs/DiagnosticStatus).
 OK, WARN, ERROR = 0, 1, 2
 #: Name of the node's status in /diagnostics.
 NODE_STATUS = "vdpm_node: pipeline"
+
+
+class PublishError(RuntimeError):
+    """Publishing a window's messages failed (the worker counts it as a publish failure, not a failed window)."""
 
 
 class VdpmNode(Node):
@@ -52,32 +62,33 @@ class VdpmNode(Node):
         for note in loaded.notes:
             self.get_logger().warning(note)
         self.get_logger().info(f"loaded {loaded.description}")
-        self._lock = threading.Lock()
-        self._intrinsics: np.ndarray | None = None
-        # Recent depth images by stamp: a depth camera's frames need not arrive right before their colour image.
-        self._depths: deque[tuple[int, np.ndarray]] = deque(maxlen=DEPTH_BUFFER)
+        self._quiet = False  # set once the summary is logged: nothing may be logged after the context goes
+        self._shut_down = False
+        self._throttle = KindThrottle(THROTTLE_S)
+        node = p.node
+        limits = IntakeLimits(node.max_input_pixels, node.max_depth, int(round(node.depth_stamp_tolerance * 1e9)))
+        self.intake = CameraIntake(limits, self._log, self._throttle)
         self._image_frame = "camera_optical_frame"  # replaced by the images' header.frame_id
-        self.dropped_messages = {"bad_image": 0, "bad_camera_info": 0, "depth_size_mismatch": 0}
-        self.published_windows = 0
-        self.publish_failures = 0
         self._last_error = ""
         self._failed_at_last_report = 0
         self._dropped_at_last_report = 0
         self._rate_base: tuple[float, int, int] | None = None  # (monotonic s, frames received, windows published)
         self._seen_first_frame = False
 
-        node = p.node
-        image_qos = qos_profile_sensor_data if node.image_qos == "sensor_data" else QoSProfile(depth=5)
+        reliability = qos_profile_sensor_data.reliability if node.image_qos == "sensor_data" else QoSProfile(depth=1).reliability
+        image_qos = QoSProfile(depth=node.queue_depth, reliability=reliability, durability=qos_profile_sensor_data.durability)
         if node.image_transport == "raw":
-            self._image_topic = "image"
-            self.create_subscription(Image, "image", self._on_image, image_qos)
+            self._image_topic = self.resolve_topic_name("image")
+            self.create_subscription(Image, self._image_topic, self._on_image, image_qos)
         else:
-            self._image_topic = "image/compressed"
-            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, image_qos)
+            self._image_topic = self._compressed_topic()
+            self.create_subscription(CompressedImage, self._image_topic, self._on_compressed, image_qos)
         info_topic, depth_topic = self._inputs_beside_the_image()
         self.create_subscription(CameraInfo, info_topic, self._on_camera_info, image_qos)
+        inputs = [f"{self._image_topic} ({node.image_transport}, {node.image_qos} QoS, queue {node.queue_depth})", f"{info_topic}"]
         if p.pipeline.scale_mode == "depth":
             self.create_subscription(Image, depth_topic, self._on_depth, image_qos)
+            inputs.append(depth_topic)
 
         self._types = RclpyTypes()
         self._outputs = self._output_publishers()
@@ -90,10 +101,19 @@ class VdpmNode(Node):
         o = p.outputs
         self.get_logger().info(f"motion source: {motion_source_line(p.pipeline.motion_source, self.pipeline.processor.motion_source)}")
         self.get_logger().info(
-            f"window {p.pipeline.window_size} frames, stride {p.pipeline.stride}; listening on "
-            f"{self.resolve_topic_name(self._image_topic)} ({node.image_qos} QoS); publishing "
+            f"window {p.pipeline.window_size} frames, stride {p.pipeline.stride}; listening on {', '.join(inputs)}; publishing "
             f"{', '.join(self.resolve_topic_name(t) for t in (o.points_topic, o.scene_flow_topic, o.motion_mask_topic))}, ..."
         )
+
+    def _compressed_topic(self) -> str:
+        """image/compressed as remapped, or else ``<image>/compressed`` as image_transport names it.
+
+        So ``-r image:=/cam/image_raw`` with ``image_transport: compressed`` subscribes /cam/image_raw/compressed.
+        """
+        resolved = self.resolve_topic_name("image/compressed")
+        if resolved != expand_topic_name("image/compressed", self.get_name(), self.get_namespace()):
+            return resolved
+        return self.resolve_topic_name("image") + "/compressed"
 
     def _inputs_beside_the_image(self) -> tuple[str, str]:
         """camera_info and depth topics: as remapped, or else beside the image topic, as image_proc finds camera_info.
@@ -101,8 +121,8 @@ class VdpmNode(Node):
         So ``-r image:=/cam1/color/image_raw`` alone subscribes /cam1/color/camera_info (and, for depth,
         /cam1/color/depth/image_raw) instead of a /camera_info at the root.
         """
-        image = self.resolve_topic_name(self._image_topic)
-        if self._image_topic.endswith("/compressed") and image.endswith("/compressed"):
+        image = self._image_topic
+        if self.params.node.image_transport == "compressed" and image.endswith("/compressed"):
             image = image[: -len("/compressed")]
         beside = image.rsplit("/", 1)[0]
         out = []
@@ -157,86 +177,65 @@ class VdpmNode(Node):
 
         return _Broadcast()
 
+    # ----------------------------------------------------------------- logging
+    def _log(self, level: str, line: str) -> None:
+        """Log unless the node is shutting down past its summary or the context is gone (rosout would fail)."""
+        if self._quiet or not self.context.ok():
+            return
+        logger = self.get_logger()
+        # One call per severity: rclpy refuses a call site whose severity changes between calls.
+        if level == "error":
+            logger.error(line)
+        elif level == "warning":
+            logger.warning(line)
+        else:
+            logger.info(line)
+
     # ----------------------------------------------------------------- inputs
-    def _push(self, stamp_ns: int, rgb: np.ndarray, frame_id: str) -> None:
+    def _push(self, frame: Frame | None, frame_id: str) -> None:
+        if frame is None:
+            return
         if not self._seen_first_frame:
             self._seen_first_frame = True
-            self.get_logger().info(f"first frame: {rgb.shape[1]}x{rgb.shape[0]}, frame_id {frame_id!r}, stamp {stamp_ns * 1e-9:.3f} s")
-        with self._lock:
-            if frame_id:
-                self._image_frame = frame_id
-            depth = None
-            match = nearest_by_stamp(self._depths, stamp_ns, DEPTH_MATCH_TOLERANCE_NS)
-            if match is not None and match.shape == rgb.shape[:2]:
-                depth = match
-            elif match is not None:
-                self.dropped_messages["depth_size_mismatch"] += 1
-                self.get_logger().error(
-                    f"depth image {match.shape[1]}x{match.shape[0]} does not match the colour image {rgb.shape[1]}x{rgb.shape[0]}: "
-                    "subscribe depth to a topic aligned to the colour camera (e.g. aligned_depth_to_color)",
-                    throttle_duration_sec=THROTTLE_S,
-                )
-            try:
-                frame = Frame(stamp_ns=stamp_ns, rgb=rgb, intrinsics=self._intrinsics, depth=depth)
-            except ValueError as exc:
-                self.dropped_messages["bad_image"] += 1
-                self.get_logger().error(f"dropped frame: {exc}", throttle_duration_sec=THROTTLE_S)
-                return
+            self._log("info", f"first frame: {frame.hw[1]}x{frame.hw[0]}, frame_id {clip_for_log(frame_id)}, stamp {frame.stamp_s:.3f} s")
+        if frame_id:
+            self._image_frame = frame_id
         outcome = self.pipeline.push(frame)
         if outcome.reason:
-            self.get_logger().warning(f"frame at {stamp_ns * 1e-9:.3f}s: {outcome.reason}", throttle_duration_sec=THROTTLE_S)
+            kind = "frame/" + "_".join(outcome.reason.split(":")[0].split()[:2])  # frame_rejected, frame_skipped, image_size, time_jumped
+            self.intake.report("warning", kind, f"frame at {frame.stamp_s:.3f} s: {outcome.reason}")
         if outcome.dropped_older:
-            self.get_logger().warning(
-                "inference is not keeping up: dropped the oldest queued window (see /diagnostics)", throttle_duration_sec=THROTTLE_S
-            )
-
-    def _decoded(self, what: str, decode) -> np.ndarray | None:
-        """``decode()``, or None after counting and logging (throttled) an undecodable message."""
-        try:
-            return decode()
-        except ImageDecodingError as exc:
-            self.dropped_messages["bad_image"] += 1
-            self.get_logger().error(f"dropped {what}: {exc}", throttle_duration_sec=THROTTLE_S)
-            return None
+            self.intake.report("warning", "window/dropped_queue_full", "inference is not keeping up: dropped the oldest queued window (see /diagnostics)")
 
     def _on_image(self, msg: Image) -> None:
-        rgb = self._decoded("image", lambda: image_to_rgb(conv.image_payload(msg)))
-        if rgb is not None:
-            self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+        stamp = conv.stamp_to_ns(msg.header.stamp)
+        self._push(self.intake.raw_image(stamp, conv.image_payload(msg)), msg.header.frame_id)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
-        rgb = self._decoded("compressed image", lambda: compressed_to_rgb(msg.format, msg.data))
-        if rgb is not None:
-            self._push(conv.stamp_to_ns(msg.header.stamp), rgb, msg.header.frame_id)
+        stamp = conv.stamp_to_ns(msg.header.stamp)
+        self._push(self.intake.compressed_image(stamp, msg.format, msg.data), msg.header.frame_id)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        k = conv.camera_info_k(msg)
-        if k is None and any(msg.k):
-            self.dropped_messages["bad_camera_info"] += 1
-            self.get_logger().error("dropped CameraInfo with a non-finite or non-positive K", throttle_duration_sec=THROTTLE_S)
-        with self._lock:
-            self._intrinsics = k
+        self.intake.camera_info_message(conv.camera_info_payload(msg))
 
     def _on_depth(self, msg: Image) -> None:
-        depth = self._decoded("depth image", lambda: depth_to_metres(conv.image_payload(msg)))
-        if depth is not None:
-            with self._lock:
-                self._depths.append((conv.stamp_to_ns(msg.header.stamp), depth))
+        self.intake.depth_image(conv.stamp_to_ns(msg.header.stamp), conv.image_payload(msg))
 
     # ----------------------------------------------------------------- outputs (worker thread)
     def _on_window_error(self, window: list[Frame], exc: BaseException) -> None:
-        # The worker counts this failure itself (WorkerStats.failed).
+        # The worker counts this failure itself (WorkerStats.failed, or delivery_failed for a PublishError).
         self._last_error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, PublishError):
+            self.intake.report("error", "window/publish_failed", f"publishing the window ending at {window[-1].stamp_s:.3f}s failed: {exc}")
+            return
         hint = " (GPU out of memory: lower window_size or use precision:=bfloat16)" if "OutOfMemory" in type(exc).__name__ else ""
-        self.get_logger().error(f"window ending at {window[-1].stamp_ns * 1e-9:.3f}s failed: {self._last_error}{hint}", throttle_duration_sec=THROTTLE_S)
+        self.intake.report("error", "window/failed", f"window ending at {window[-1].stamp_s:.3f}s failed: {self._last_error}{hint}")
 
     def _on_output(self, output: PipelineOutput) -> None:
         try:
             self._publish(output)
-        except Exception as exc:  # a publishing bug must not kill the worker thread silently
-            self.publish_failures += 1
-            self._last_error = f"publish: {type(exc).__name__}: {exc}"
-            self.get_logger().error(self._last_error, throttle_duration_sec=THROTTLE_S)
+        except Exception as exc:  # a publishing bug must not kill the worker thread silently: counted, logged
+            raise PublishError(f"{type(exc).__name__}: {exc}") from exc
 
     def _wanted(self, key: str) -> bool:
         """Build an output only for someone who listens (clouds and the path are the costly ones to build and
@@ -253,24 +252,36 @@ class VdpmNode(Node):
         messages = window_messages(output, self._types, self.params.outputs, camera_frame, self.pipeline.trajectory, self._wanted)
         for m in messages:
             self._outputs[m.key].publish(m.message)
-        if self.published_windows == 0:
+        if self.pipeline.stats().worker.processed == 0:
             r = output.result
-            self.get_logger().info(f"first window published ({len(r.stamps_ns)} frames, {r.timings.total_s * 1e3:.0f} ms)")
-        self.published_windows += 1
+            self._log("info", f"first window published ({len(r.stamps_ns)} frames, {r.timings.total_s * 1e3:.0f} ms)")
+
+    # ----------------------------------------------------------------- reports
+    def accounts(self) -> NodeAccounts:
+        """Every counter of the node now. Call it between callbacks (the executor's thread, or after spinning)."""
+        stats = self.pipeline.stats()
+        i = self.intake
+        return NodeAccounts(
+            i.images.snapshot(), i.depth.snapshot(), i.depth_pairing.snapshot(), i.camera_info.snapshot(), stats.buffer, stats.worker, i.gaps
+        )
 
     def _publish_diagnostics(self) -> None:
-        stats = self.pipeline.stats()
-        b, w = stats.buffer, stats.worker
+        accounts = self.accounts()
+        w = accounts.worker
         level = OK
         message = "ok"
         # WARN and ERROR say what happened since the last report; the values keep the totals.
-        dropped = w.dropped + self.dropped_messages["bad_image"] + self.dropped_messages["depth_size_mismatch"]
+        dropped = (
+            accounts.images.rejected_total + accounts.depth.rejected_total + accounts.camera_info.rejected_total
+            + accounts.depth_pairing.rejected_for("stale") + accounts.depth_pairing.rejected_for("size_mismatch")
+            + w.dropped_queue_full + accounts.gaps.missed
+        )  # fmt: skip
         if dropped > self._dropped_at_last_report:
-            level, message = WARN, "dropping work (see values)"
-        elif self._seen_first_frame and self._rate_base is not None and b.pushed == self._rate_base[1]:
+            level, message = WARN, "dropping input or work (see values)"
+        elif self._seen_first_frame and self._rate_base is not None and accounts.images.arrived == self._rate_base[1]:
             level, message = WARN, "no input frames since the last report"
         self._dropped_at_last_report = dropped
-        failed = w.failed + self.publish_failures
+        failed = w.failed + w.delivery_failed
         if failed > self._failed_at_last_report:  # new failures since the last report, not forever
             level, message = ERROR, self._last_error or "windows failed"
         self._failed_at_last_report = failed
@@ -278,60 +289,87 @@ class VdpmNode(Node):
         frame_rate = window_rate = float("nan")
         if self._rate_base is not None and now > self._rate_base[0]:
             # Wall-clock rates since the last report: what the node actually keeps up with.
-            frame_rate = (b.pushed - self._rate_base[1]) / (now - self._rate_base[0])
-            window_rate = (self.published_windows - self._rate_base[2]) / (now - self._rate_base[0])
-        self._rate_base = (now, b.pushed, self.published_windows)
-        values = {
-            "motion_source": self.pipeline.processor.motion_source,
-            "windows_published": self.published_windows,
-            "windows_submitted": w.submitted,
-            "windows_dropped_queue_full": w.dropped,
-            "windows_failed": w.failed,
-            "publish_failures": self.publish_failures,
-            "windows_queued": w.queued,
-            "window_in_progress": w.busy,
-            "frames_accepted": b.accepted,
-            "frames_skipped_rate_limit": b.skipped_rate,
-            "frames_rejected_stamp": b.rejected_backwards,
-            "buffer_resets": b.resets,
-            "images_dropped_bad_encoding": self.dropped_messages["bad_image"],
-            "camera_info_dropped": self.dropped_messages["bad_camera_info"],
-            "depth_dropped_size_mismatch": self.dropped_messages["depth_size_mismatch"],
-            "frames_received": b.pushed,
-            "input_rate_hz": f"{frame_rate:.2f}",
-            "output_rate_hz": f"{window_rate:.2f}",
-            "inference_latency_last_s": f"{w.last_latency_s:.3f}",
-            "inference_latency_mean_s": f"{w.mean_latency_s:.3f}",
-            "queue_delay_last_s": f"{w.last_queue_delay_s:.3f}",
-        }
+            frame_rate = (accounts.images.arrived - self._rate_base[1]) / (now - self._rate_base[0])
+            window_rate = (w.processed - self._rate_base[2]) / (now - self._rate_base[0])
+        self._rate_base = (now, accounts.images.arrived, w.processed)
+        values = accounts.diagnostic_values()
+        values["motion_source"] = self.pipeline.processor.motion_source
+        values.update(
+            input_rate_hz=f"{frame_rate:.2f}",
+            output_rate_hz=f"{window_rate:.2f}",
+            inference_latency_last_s=f"{w.last_latency_s:.3f}",
+            inference_latency_mean_s=f"{w.mean_latency_s:.3f}",
+            queue_delay_last_s=f"{w.last_queue_delay_s:.3f}",
+        )
         now_ns = self.get_clock().now().nanoseconds
         self.pub_diag.publish(diagnostics_msg(self._types, now_ns, NODE_STATUS, level, message, values))
 
-    def summary(self) -> str:
-        """One line of what this node received, published and dropped, for the log at shutdown."""
-        stats = self.pipeline.stats()
-        b, w = stats.buffer, stats.worker
-        return (
-            f"{b.pushed} frames received ({b.accepted} accepted, {b.skipped_rate} skipped by rate limit, "
-            f"{b.rejected_backwards} rejected for stamps, {self.dropped_messages['bad_image']} undecodable); "
-            f"{w.submitted} windows submitted, {self.published_windows} published, {w.dropped} dropped (queue full "
-            f"or shutdown), {w.failed} failed, {self.publish_failures} publish failures"
-        )
+    # ----------------------------------------------------------------- shutdown
+    def shut_down(self, hurry: threading.Event | None = None) -> NodeAccounts:
+        """Stop taking windows; let the one in progress finish and be published, or abandon it; log the summary.
+
+        Call it after spinning has stopped and while the context is still valid. The window in progress
+        gets ``shutdown_timeout`` seconds (none when the context is already gone, or once ``hurry`` is set);
+        after that nothing more is published. Returns the final accounts (also logged as one line).
+        """
+        if self._shut_down:
+            return self.accounts()
+        self._shut_down = True
+        timeout = self.params.node.shutdown_timeout if self.context.ok() else 0.0
+        if self.pipeline.stats().worker.busy and timeout > 0:
+            self._log("info", f"shutting down: finishing the window in progress (up to {timeout:g} s; a second Ctrl-C abandons it)")
+        deadline = time.monotonic() + timeout
+        finished = self.pipeline.close(timeout=0)  # queued windows are dropped and counted
+        while not finished and time.monotonic() < deadline and not (hurry is not None and hurry.is_set()):
+            finished = self.pipeline.close(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+        abandoned = False
+        if not finished:
+            self.pipeline.abandon()  # from here on nothing is published
+            abandoned = self.pipeline.stats().worker.busy
+        accounts = self.accounts()
+        self._log("info", f"stopping: {accounts.summary()}")
+        if abandoned:
+            self._log("warning", f"the window in progress was abandoned unpublished after {timeout:g} s (shutdown_timeout, or a second signal)")
+        self._quiet = True
+        return accounts
 
     def destroy_node(self) -> None:
-        if getattr(self, "pipeline", None) is None:  # the constructor failed before the worker started
-            super().destroy_node()
-            return
-        finished = self.pipeline.close()
-        # Logged after close() so windows dropped from the queue at shutdown are counted too.
-        self.get_logger().info(f"stopping: {self.summary()}")
-        if not finished:
-            self.get_logger().warning("the window in progress did not finish within 5 s; its output is lost")
+        if getattr(self, "pipeline", None) is not None:  # None: the constructor failed before the worker started
+            self.shut_down()
         super().destroy_node()
 
 
+class _StopSignals:
+    """SIGINT and SIGTERM ask the node to stop (``requested``); a second one asks it to hurry (``hurry``).
+
+    rclpy's own handlers shut the context down at once, while a window may still be publishing; these only
+    set events, so the node stops in order. Installed from the main thread only (elsewhere: a no-op).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.hurry = threading.Event()
+        self._previous: dict[int, object] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested.is_set():
+            self.hurry.set()
+        self.requested.set()
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = _StopSignals()
     node = None
     try:
         try:
@@ -342,15 +380,22 @@ def main(args: list[str] | None = None) -> int:
         except Exception as exc:  # e.g. an invalid topic name from a parameter: say so instead of a traceback
             print(f"vdpm_node: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
         try:
-            rclpy.spin(node)
+            # spin_once returns at least every 0.1 s, so a signal is acted on within that.
+            while not stop.requested.is_set() and node.context.ok():
+                executor.spin_once(timeout_sec=0.1)
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
+        finally:
+            executor.remove_node(node)
+        node.shut_down(stop.hurry)  # the context is still valid: the last window and the summary go out
     finally:
         if node is not None:
             node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        rclpy.try_shutdown()
+        stop.restore()
     return 0
 
 

@@ -16,23 +16,52 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..messages.image import DEFAULT_MAX_INPUT_PIXELS
+from ..messages.validation import DEFAULT_MAX_DEPTH_M, DEFAULT_MAX_DEPTH_STAMP_DIFF_NS
 from ..output import OutputConfig
 from ..pipeline.config import PipelineConfig
 from ..pipeline.objects_config import ObjectsConfig
 from ..runtime import ModelSettings
 from ..settings import SettingSpec, check_settings, coerce, setting, specs
 
+#: Subscription queue depths that ``image_queue_depth: 0`` stands for, by ``image_qos``.
+AUTO_QUEUE_DEPTH = {"sensor_data": 5, "reliable": 500}
+
 
 @dataclass(frozen=True)
 class NodeSettings:
-    """What only the ROS node has: how it subscribes, and how often it reports."""
+    """What only the ROS node has: how it subscribes, what input it accepts, how often it reports, how it stops."""
 
     image_transport: str = setting("raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed"))
     image_qos: str = setting("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
+    image_queue_depth: int = setting(
+        0,
+        "messages each image, depth and camera_info subscription holds while the node is busy; 0 = 5 with sensor_data "
+        "(the newest frames matter) or 500 with reliable (a burst of hundreds is received, then dropped by the node's own "
+        "limits and counted). Memory: up to this many messages per topic",
+        min=0, max=100000,
+    )  # fmt: skip
+    max_input_pixels: int = setting(
+        DEFAULT_MAX_INPUT_PIXELS, "images (colour or depth) declaring more than width x height pixels are rejected before decoding; "
+        "the default 4096 x 3072 admits 4K and 12 MP cameras", min=1,
+    )  # fmt: skip
+    max_depth: float = setting(DEFAULT_MAX_DEPTH_M, "metres: depth pixels beyond this are no measurement (a depth image with none left is rejected)", min=1e-3)
+    depth_stamp_tolerance: float = setting(
+        DEFAULT_MAX_DEPTH_STAMP_DIFF_NS * 1e-9, "seconds: a colour frame takes the depth image nearest in stamp only within this", min=0.0
+    )
     diagnostics_period: float = setting(1.0, "seconds between /diagnostics messages", min=0.1)
+    shutdown_timeout: float = setting(
+        5.0, "seconds the window in progress may take to finish (and be published) on SIGINT/SIGTERM; then, or on a second "
+        "signal, it is abandoned unpublished", min=0.0,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         check_settings(self)
+
+    @property
+    def queue_depth(self) -> int:
+        """The subscription queue depth in use (``image_queue_depth``, or its automatic value)."""
+        return self.image_queue_depth or AUTO_QUEUE_DEPTH[self.image_qos]
 
 
 #: Section name -> the settings class that owns its parameters, in the order of config/vdpm.yaml.
@@ -125,7 +154,7 @@ def load_params_file(path: str | Path) -> NodeParameters:
 
 _SECTION_TITLES = {
     "ModelSettings": "model: which weights, engine and device",
-    "NodeSettings": "node: subscriptions and diagnostics",
+    "NodeSettings": "node: subscriptions, input limits, diagnostics, shutdown",
     "PipelineConfig": "pipeline: windows, motion, metric scale, stitching",
     "ObjectsConfig": "objects: moving objects, their tracks, the static map",
     "OutputConfig": "outputs: topics, frames, what to publish",

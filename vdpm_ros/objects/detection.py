@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import Delaunay
 
 from ._checks import check_float
 from .observation import ObjectObservation
@@ -174,14 +174,28 @@ def describe_object(label: int, mask: np.ndarray, observation: ObjectObservation
 
 
 def _inside_hull(mask: np.ndarray) -> np.ndarray:
-    """``[h, w]`` bool: the pixels inside the convex hull of the pixel centres of ``mask`` (its outline included)."""
+    """``[h, w]`` bool: the pixels inside the convex hull of the pixel centres of ``mask`` (its outline included).
+
+    Exact in integer arithmetic: a pixel is inside when it is on the inner side of (or on) every hull edge.
+    Only the hull's bounding box is tested, edge by edge, so the cost is box pixels x hull vertices.
+    """
     v, u = np.nonzero(mask)
-    points = np.stack([u, v], axis=-1).astype(np.float64)
-    if len(points) < 3 or np.linalg.matrix_rank(points - points.mean(0)) < 2:
+    if len(u) < 3:
+        return mask.copy()
+    hull = cv2.convexHull(np.stack([u, v], axis=-1).astype(np.int32), clockwise=False)[:, 0].astype(np.int64)
+    if len(hull) < 3:
         return mask.copy()  # a line of pixels: no area to fill
-    hull = Delaunay(points)
-    gv, gu = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
-    return (hull.find_simplex(np.stack([gu.ravel(), gv.ravel()], -1).astype(np.float64), tol=1e-9) >= 0).reshape(mask.shape)
+    u0, v0 = hull.min(0)
+    u1, v1 = hull.max(0)
+    gv, gu = np.mgrid[v0 : v1 + 1, u0 : u1 + 1]
+    inside = np.ones(gu.shape, dtype=bool)
+    # Orientation-free: the hull's own signed area says which side of its edges is inside.
+    sign = 1 if np.cross(hull[1] - hull[0], hull[2] - hull[0]) >= 0 else -1
+    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
+        inside &= sign * ((b[0] - a[0]) * (gv - a[1]) - (b[1] - a[1]) * (gu - a[0])) >= 0
+    out = mask.copy()
+    out[v0 : v1 + 1, u0 : u1 + 1] |= inside
+    return out
 
 
 def grow_object(label: int, labels: np.ndarray, observation: ObjectObservation, motion: RigidMotion,

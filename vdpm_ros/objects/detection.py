@@ -190,7 +190,8 @@ def _inside_hull(mask: np.ndarray) -> np.ndarray:
     gv, gu = np.mgrid[v0 : v1 + 1, u0 : u1 + 1]
     inside = np.ones(gu.shape, dtype=bool)
     # Orientation-free: the hull's own signed area says which side of its edges is inside.
-    sign = 1 if np.cross(hull[1] - hull[0], hull[2] - hull[0]) >= 0 else -1
+    (ax, ay), (bx, by) = hull[1] - hull[0], hull[2] - hull[0]
+    sign = 1 if ax * by - ay * bx >= 0 else -1
     for a, b in zip(hull, np.roll(hull, -1, axis=0)):
         inside &= sign * ((b[0] - a[0]) * (gv - a[1]) - (b[1] - a[1]) * (gu - a[0])) >= 0
     out = mask.copy()

@@ -42,16 +42,20 @@ def test_bad_bench_config():
         BenchConfig(frames=3, target_times=4)
 
 
-def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp_path):
+@pytest.mark.parametrize("source", ["model", "flow"])
+def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp_path, source):
     path = tmp_path / "m.safetensors"
     save_checkpoint(VDPM(micro_config), path)
     out = tmp_path / "p.json"
-    assert main(["bench", "--pipeline", "--model", str(path), "--frames", "3", "--raw-size", "28", "42", "--repeats", "2", "--warmup", "1", "--json", str(out)]) == 0
+    assert main(["bench", "--pipeline", "--model", str(path), "--frames", "3", "--raw-size", "28", "42", "--repeats", "2", "--warmup", "1",
+                 "--motion-source", source, "--json", str(out)]) == 0  # fmt: skip
     data = json.loads(out.read_text())
+    assert data["motion_source"] == source and f"motion source {source}" in capsys.readouterr().out
+    assert (data["stage_median_ms"]["motion"] > 0) == (source == "flow")  # the flow source is timed as its own stage
     assert data["median_ms"] > 0 and data["windows_per_s"] > 0
     assert {"encode", "decode", "total"} <= set(data["stage_median_ms"])
     # Every stage the node spends time on is listed, plus the remainder, so nothing goes unexplained.
-    assert set(data["stage_median_ms"]) == {"preprocess", "encode", "cameras", "decode", "postprocess", "stitch", "scene",
+    assert set(data["stage_median_ms"]) == {"preprocess", "encode", "cameras", "decode", "motion", "postprocess", "stitch", "scene",
                                             "messages", "other", "total"}  # fmt: skip
     assert data["peak_rss_mb"] > 0 and data["output_hw"] == [28, 42]
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_model_arguments, given_model, open_model
+from .common import add_model_arguments, add_node_parameter_arguments, given_model, node_parameters, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"))
     p.add_argument("--pipeline", action="store_true",
                    help="time everything the node does per window instead: processor, stitching, scene stage and messages")
-    p.add_argument("--params-file", type=Path, default=None, help="--pipeline: node parameters (default: the node's defaults)")
+    add_node_parameter_arguments(p)
     p.add_argument("--output-resolution", default=None, help="--pipeline: override the parameter output_resolution (network, camera, or a width)")
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
@@ -36,15 +36,13 @@ def run(args: argparse.Namespace) -> int:
     loaded = open_model(args)
     model, source = loaded.model, loaded.description
     if args.pipeline:
-        from ..ros.parameters import NodeParameters, load_params_file
-
-        params = load_params_file(args.params_file) if args.params_file else NodeParameters()
+        params = node_parameters(args)
         if args.output_resolution is not None:
             params = params.replace(output_resolution=args.output_resolution)
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup, params=params, progress=True)
         (h, w), (oh, ow) = args.raw_size, stats["output_hw"]
         print(f"model: {source}; the node's work per window, {args.frames} frames {w}x{h} (outputs {ow}x{oh}, "
-              f"output_resolution {stats['output_resolution']}), stride 1, {args.repeats} windows")  # fmt: skip
+              f"output_resolution {stats['output_resolution']}), motion source {stats['motion_source']}, stride 1, {args.repeats} windows")  # fmt: skip
         print(f"median {stats['median_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, {stats['windows_per_s']:.2f} windows/s, "
               f"peak RSS {stats['peak_rss_mb']:.0f} MiB")  # fmt: skip
         print("stages (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats["stage_median_ms"].items())

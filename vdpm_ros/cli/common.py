@@ -1,9 +1,10 @@
-"""What several subcommands share: the ``--model`` argument and loading through the one model door."""
+"""What several subcommands share: the ``--model`` argument, loading through the one model door, and the node's parameters."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 log = logging.getLogger("vdpm")
 
@@ -61,3 +62,20 @@ def open_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str
         log.warning(note)
     print(f"model: {loaded.description}")
     return loaded
+
+
+def add_node_parameter_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--params-file`` (the node's YAML) and ``--motion-source`` over it: the node's parameters, as the node reads them."""
+    parser.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
+    parser.add_argument("--motion-source", default=None, choices=("auto", "model", "flow"),
+                        help="the node parameter motion_source (default: the params file's, else auto)")  # fmt: skip
+
+
+def node_parameters(args: argparse.Namespace):
+    """The node's parameters: ``--params-file`` (or the defaults), with ``--motion-source`` over it."""
+    from ..ros.parameters import NodeParameters, load_params_file
+
+    params = load_params_file(args.params_file) if args.params_file else NodeParameters()
+    if args.motion_source is not None:
+        params = params.replace(motion_source=args.motion_source)
+    return params

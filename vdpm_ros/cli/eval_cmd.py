@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_model_arguments, given_model, open_model
+from .common import add_model_arguments, add_node_parameter_arguments, given_model, node_parameters, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p, device_default="cpu")
     p.add_argument("--json", type=Path, required=True, help="output JSON")
     p.add_argument("--frames", type=int, default=10, help="--synthetic: window size; --bag: frames of the synthetic protocol")
-    p.add_argument("--motion-source", default=None, choices=("auto", "model", "flow"),
-                   help="the node parameter motion_source for the pipeline (default: the params file's, else auto)")
-    p.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
+    add_node_parameter_arguments(p)
     syn = p.add_argument_group("--synthetic options")
     syn.add_argument("--camera-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
                      help="camera resolution of the node protocol's scenes (default 240 320)")
@@ -56,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..synth.seeds import parse_seeds
 
     seeds = parse_seeds(args.synthetic)
-    params = _node_params(args)
+    params = node_parameters(args)
     loaded = open_model(args)
     model = loaded.model
     width = model.config.img_size
@@ -88,20 +86,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _node_params(args: argparse.Namespace):
-    """The node's parameters for the pipeline: --params-file (or the defaults), with --motion-source over it."""
-    from ..ros.parameters import NodeParameters, load_params_file
-
-    params = load_params_file(args.params_file) if args.params_file else NodeParameters()
-    if args.motion_source is not None:
-        params = params.replace(motion_source=args.motion_source)
-    return params
-
-
 def run_bag(args: argparse.Namespace) -> int:
     from ..evaluation.bag_eval import BagEvalOptions
 
-    params = _node_params(args)
+    params = node_parameters(args)
     if args.window_size is not None:
         params = params.replace(window_size=args.window_size)
     if given_model(args) is not None:

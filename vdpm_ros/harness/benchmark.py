@@ -317,7 +317,8 @@ def run_pipeline_benchmark(
 ) -> dict:
     """Time everything the node does per window, stage by stage, on a generated camera sequence.
 
-    The stages are the processor's (preprocess, encode, cameras, decode, postprocess), stitching, the scene
+    The stages are the processor's (preprocess, encode, cameras, decode: the decoder or, with the flow source, the own-time
+    maps it reads; motion: the flow source itself; postprocess), stitching, the scene
     stage (moving objects, static map), and building and serialising every output message (``messages``:
     what ``rclpy`` does inside ``publish`` before the transport). ``other`` is what is left of the wall time
     (buffering, Python overhead): a large one would mean a stage is missing. Windows slide by one frame, as
@@ -348,7 +349,8 @@ def run_pipeline_benchmark(
         if done > warmup:
             t = output.result.timings
             stages = {"preprocess": t.preprocess_s, "encode": t.encode_s, "cameras": t.cameras_s, "decode": t.decode_s,
-                      "postprocess": t.postprocess_s, "stitch": t.stitch_s, "scene": t.scene_s, "messages": end - built}  # fmt: skip
+                      "motion": t.motion_s, "postprocess": t.postprocess_s, "stitch": t.stitch_s, "scene": t.scene_s,
+                      "messages": end - built}  # fmt: skip
             stages["other"] = (end - start) - sum(stages.values())
             stages["total"] = end - start
             walls.append(end - start)
@@ -365,6 +367,7 @@ def run_pipeline_benchmark(
         "output_hw": list(r.output_hw),
         "net_hw": list(r.net_hw),
         "output_resolution": params.pipeline.output_resolution,
+        "motion_source": r.motion_source,
         "messages_built_with": library,
         "hardware": hardware_description("cpu"),
         "median_ms": float(np.median(walls) * 1e3),

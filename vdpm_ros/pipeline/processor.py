@@ -205,7 +205,7 @@ class WindowProcessor:
             if flow:
                 dyn = flow_dynamic_maps([f.rgb for f in frames], transforms, own, extrinsics, torch.from_numpy(k_net), times, last,
                                         self._flow_config, keys=stamps, cache=self._flow_links, device=self.device)  # fmt: skip
-            t_motion = time.perf_counter()
+            t_motion = time.perf_counter() if flow else t_dec
             result = self._derive(frames, transforms, net_hw, extrinsics, k_net, dyn, own, anchor_idx)
         end = time.perf_counter()
         result.timings = StageTimings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vdpm_ros.synth import SceneConfig, generate_sequence
@@ -74,3 +75,15 @@ def test_invalid_seed_raises(seed: object) -> None:
 def test_invalid_config_type_raises() -> None:
     with pytest.raises(ValueError, match="SceneConfig"):
         generate_sequence(0, {"frames": 2})  # type: ignore[arg-type]
+
+
+def test_images_alone_are_the_sequence_images_without_its_ground_truth():
+    from vdpm_ros.synth import generate_images
+
+    cfg = SceneConfig(height=24, width=32, frames=4)
+    seq = generate_sequence(1234, cfg)
+    images, stamps = generate_images(1234, cfg)
+    np.testing.assert_array_equal(images, seq.images)
+    np.testing.assert_array_equal(stamps, seq.timestamps)
+    with pytest.raises(ValueError, match="non-negative int"):
+        generate_images(-1, cfg)

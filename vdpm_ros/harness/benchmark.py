@@ -23,7 +23,7 @@ from ..paths import interface_dir
 from ..pipeline import Frame, OfflinePipeline
 from ..preprocessing import preprocess_images
 from ..ros.parameters import NodeParameters
-from ..synth import SceneConfig, generate_sequence
+from ..synth import SceneConfig, generate_images
 
 STAGES = ("preprocess", "encode", "decode", "heads", "postprocess", "total")
 
@@ -299,8 +299,8 @@ def camera_stream(seed: int, raw_hw: tuple[int, int], count: int, render_width: 
     h, w = raw_hw
     scale = min(1.0, render_width / w)
     small = (max(14, round(h * scale)), max(14, round(w * scale)))
-    seq = generate_sequence(seed, SceneConfig(height=small[0], width=small[1], frames=count))
-    for t, img in zip(seq.timestamps, seq.images):
+    images, stamps = generate_images(seed, SceneConfig(height=small[0], width=small[1], frames=count))
+    for t, img in zip(stamps, images):
         rgb = img if small == raw_hw else np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.BILINEAR))
         yield Frame(stamp_ns=int(round(t * 1e9)), rgb=rgb)
 

@@ -12,12 +12,13 @@ the surface point's position at every frame time (V-DPM's P_i(t_j)).
 
 from .benchmark import measure_generation_speed
 from .config import SceneConfig
-from .sequence import ObjectInfo, SyntheticSequence, generate_sequence
+from .sequence import ObjectInfo, SyntheticSequence, generate_images, generate_sequence
 
 __all__ = [
     "ObjectInfo",
     "SceneConfig",
     "SyntheticSequence",
+    "generate_images",
     "generate_sequence",
     "measure_generation_speed",
 ]

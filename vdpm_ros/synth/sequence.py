@@ -114,16 +114,36 @@ def generate_sequence(seed: int, config: SceneConfig = SceneConfig()) -> Synthet
     return render_sequence(sample_scene(int(seed), config))
 
 
+def generate_images(seed: int, config: SceneConfig = SceneConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """The camera images of :func:`generate_sequence` (the same pixels) and their stamps, without the ground truth.
+
+    For streams that only need a camera: the point maps alone are ``[S, S, H, W, 3]`` floats, 1.7 GB for 43
+    frames at 320x240.
+
+    Returns:
+        (images ``[S, H, W, 3]`` uint8 RGB, timestamps ``[S]`` seconds).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    scene = sample_scene(int(seed), config)
+    return _images(scene, cast_rays(scene, pixel_grid(config.height, config.width))), scene.times.copy()
+
+
+def _images(scene: Scene, hits) -> np.ndarray:
+    cfg = scene.config
+    rgb = render_image(scene, hits)
+    if cfg.image_noise_std > 0.0:
+        rgb = rgb + np.random.default_rng(scene.noise_seed).normal(0.0, cfg.image_noise_std / 255.0, rgb.shape)
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def render_sequence(scene: Scene) -> SyntheticSequence:
     """Render images and all ground truth of a sampled scene."""
     cfg = scene.config
     s, h, w = cfg.frames, cfg.height, cfg.width
     hits = cast_rays(scene, pixel_grid(h, w))
     points, moving = point_maps(scene, hits, np.float32)
-    rgb = render_image(scene, hits)
-    if cfg.image_noise_std > 0.0:
-        rgb = rgb + np.random.default_rng(scene.noise_seed).normal(0.0, cfg.image_noise_std / 255.0, rgb.shape)
-    images = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+    images = _images(scene, hits)
     valid = hits.valid
     return SyntheticSequence(
         images=images,

@@ -42,6 +42,7 @@ def main() -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
 
     from vdpm_ros.pipeline import Frame, OfflinePipeline
     from vdpm_ros.ros.parameters import NodeParameters
@@ -73,7 +74,7 @@ def main() -> int:
     for row, i in zip(axs, keep):
         r = outputs[i].result
         row[0].imshow(r.rgb)
-        row[0].imshow(np.ma.masked_where(~r.dynamic, r.dynamic.astype(float)), cmap="autumn", alpha=0.55, vmin=0, vmax=1)
+        row[0].imshow(np.ma.masked_where(~r.dynamic, r.dynamic.astype(float)), cmap=ListedColormap(["red"]), alpha=0.55)
         row[0].set_title(f"window {i}: motion mask (red), {flagged[i]:.1%} of pixels", fontsize=8)
         im = row[1].imshow(np.linalg.norm(r.scene_flow_camera, axis=-1), cmap="magma", vmin=0, vmax=vmax)
         fig.colorbar(im, ax=row[1], fraction=0.046).set_label(f"{r.units} units/s", fontsize=7)

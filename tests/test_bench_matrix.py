@@ -27,20 +27,20 @@ def test_a_cell_is_the_median_of_its_passes_and_the_table_compares_with_the_firs
     small = summarise([run(100, 500), run(120, 510), run(110, 505)])
     assert small["median_ms"] == 110 and small["peak_rss_mb"] == 510 and small["stage_median_ms"]["encode"] == 55
     big = summarise([run(130, 700), run(150, 720)])
-    table = render_table({"84x112/model": small, "720x1280/model": big}, [(84, 112), (720, 1280)], ["model"])
-    assert "| 112x84 | model | 110 ms | 9.09 | 1.00x | 510 MiB | 100, 120, 110 | encode 55, decode 28 |" in table
-    assert "| 1280x720 | model | 140 ms | 7.14 | 1.27x | 720 MiB | 130, 150 |" in table
+    table = render_table({"m/84x112/model": small, "m/720x1280/model": big}, ["m"], [(84, 112), (720, 1280)], ["model"])
+    assert "| m | 112x84 | model | 110 ms | 9.09 | 1.00x | 510 MiB | 100, 120, 110 | encode 55, decode 28 |" in table
+    assert "| m | 1280x720 | model | 140 ms | 7.14 | 1.27x | 720 MiB | 130, 150 |" in table
 
 
 def test_a_small_matrix_runs_every_cell_in_its_own_process(tmp_path, micro_config):
     model = tmp_path / "m.safetensors"
     save_checkpoint(VDPM(micro_config), model)
     out = tmp_path / "matrix"
-    assert main(["--out", str(out), "--model", str(model), "--sizes", "28x42", "56x84", "--sources", "model", "--passes", "1",
+    assert main(["--out", str(out), "--models", str(model), "--sizes", "28x42", "56x84", "--sources", "model", "--passes", "1",
                  "--repeats", "1", "--warmup", "0", "--frames", "3"]) == 0  # fmt: skip
     data = json.loads((out / "matrix.json").read_text())
-    assert set(data["cells"]) == {"28x42/model", "56x84/model"}
+    assert set(data["cells"]) == {"m.safetensors/28x42/model", "m.safetensors/56x84/model"}
     assert all(len(r) == 1 and r[0]["motion_source"] == "model" for r in data["runs"].values())
-    assert data["runs"]["56x84/model"][0]["raw_hw"] == [56, 84]
+    assert data["runs"]["m.safetensors/56x84/model"][0]["raw_hw"] == [56, 84]
     text = (out / "matrix.md").read_text()
-    assert "| 84x56 | model |" in text and "load average" in text
+    assert "| m.safetensors | 84x56 | model |" in text and "load average" in text

@@ -118,15 +118,14 @@ def _cut_export(directory, micro_config):
     files = {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}
     ExportManifest(
         model_config=micro_config.to_dict(), image_hw=(28, 42), preprocessing={"mode": "crop", "target_size": 42, "patch_size": 14},
-        dtype="fp32", opset=18, files=files, inputs={}, outputs={}, source_checkpoint="micro.safetensors", source_sha256="0" * 64,
+        dtype="fp32", io_dtype="fp32", opset=18, files=files, external_data={}, inputs={}, outputs={},
+        source_checkpoint="micro.safetensors", source_sha256="0" * 64,
     ).write(directory)  # fmt: skip
     for file in files.values():
         (directory / file).write_bytes(b"\x08\x08\x12\x07pytorch\x1a\x03" + bytes(range(40)))  # an ONNX protobuf's first bytes, then nothing whole
     return directory
 
 
-@pytest.mark.xfail(reason="on f726a2f ONNX Runtime's InvalidProtobuf escapes as a traceback; issue 16's branch turns it into "
-                          "CorruptExportError (runtime/onnxruntime_engine.py _open_session)", raises=Exception, strict=False)  # fmt: skip
 def test_every_command_on_a_truncated_export_is_one_line_and_exit_2(tmp_path, capsys, micro_config):
     bad = _cut_export(tmp_path / "cut_export", micro_config)
     for name, argv in _model_commands(bad, tmp_path).items():

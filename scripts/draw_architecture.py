@@ -1,6 +1,6 @@
 """Draw docs/images/architecture.png: the package's layers (from tests/test_architecture.py) and one window's path.
 
-    .venv/bin/python scripts/draw_architecture.py
+.venv/bin/python scripts/draw_architecture.py
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def main() -> Path:
     n = len(LAYERS)
     left.set_xlim(0, 10)
     left.set_ylim(-0.6, n + 0.3)
-    left.set_title("Layers: a module imports only its own layer or those below\n(tests/test_architecture.py reads it from the source)", fontsize=10)
+    left.set_title(
+        "Layers: a module imports only its own layer or those below\n(tests/test_architecture.py reads it from the source)", fontsize=10
+    )
     for i, layer in enumerate(LAYERS):
         names = [u for u in layer if u != "__init__"]
         color = "#d8ecd3" if set(layer) <= CORE else "#f5dcc3"

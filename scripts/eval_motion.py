@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             "streaming": not args.no_streaming,
             "threads": args.threads,
             "model_timings_ms": timings,
-            "sources": {name: {"summary": r.summary, "per_seed": {str(k): v for k, v in r.per_seed.items()}} for name, r in results.items()},
+            "sources": {
+                name: {"summary": r.summary, "per_seed": {str(k): v for k, v in r.per_seed.items()}} for name, r in results.items()
+            },
         }
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
     return 0

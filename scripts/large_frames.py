@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         result = process_window(processor, stitcher, frames[i : i + args.window_size])
         elapsed = time.perf_counter() - t
         t = time.perf_counter()
-        messages = window_messages(result, types, outputs, "camera", lambda: (stitcher.trajectory.stamps_ns, stitcher.trajectory.poses), lambda key: True)
+        messages = window_messages(
+            result, types, outputs, "camera", lambda: (stitcher.trajectory.stamps_ns, stitcher.trajectory.poses), lambda key: True
+        )
         built = time.perf_counter() - t
         if i == 0:
             out["peak_rss_after_first_window_mib"] = peak_rss_mib()

@@ -64,10 +64,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jpeg", action="store_true", help="send JPEG CompressedImages (node: image_transport compressed) instead of rgb8")
     p.add_argument("--sample-period", type=float, default=5.0, help="seconds between samples (default 5)")
     p.add_argument("--startup-timeout", type=float, default=180.0, help="seconds to wait for the node to subscribe")
-    p.add_argument("--warmup", type=float, default=60.0,
-                   help="seconds after the first window before RSS growth is measured (allocator and caches settle)")
-    p.add_argument("--drain-timeout", type=float, default=120.0,
-                   help="after the stream, seconds to wait for a first window if none came yet (a slow machine)")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=60.0,
+        help="seconds after the first window before RSS growth is measured (allocator and caches settle)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="after the stream, seconds to wait for a first window if none came yet (a slow machine)",
+    )
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for the node and the publisher")
     p.add_argument("node_args", nargs="*", help="more node arguments after --, e.g. -- -p window_size:=8")
     args = p.parse_args(argv)
@@ -250,7 +258,9 @@ def run(args: argparse.Namespace) -> int:
                 state["latencies"].append(time.monotonic() - sent)
 
         node.create_subscription(PoseStamped, POSE_TOPIC, on_pose, QoSProfile(depth=50))
-        node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: state["diag"].update(_diagnostic_values(m)), QoSProfile(depth=10))
+        node.create_subscription(
+            DiagnosticArray, "/diagnostics", lambda m: state["diag"].update(_diagnostic_values(m)), QoSProfile(depth=10)
+        )
         if args.jpeg:
             pub = node.create_publisher(CompressedImage, IMAGE_TOPIC + "/compressed", qos_profile_sensor_data)
         else:

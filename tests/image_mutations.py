@@ -45,7 +45,9 @@ def valid_images() -> dict[str, bytes]:
         "png_rgb": _save(rgb, "PNG"),
         "png_grey16": _save(Image.fromarray(np.asarray(grey).astype(np.uint16) * 16), "PNG"),
         "png_palette": _save(rgb.convert("P"), "PNG"),
-        "png_rgba_interlaced": _save(rgb.convert("RGBA"), "PNG", interlace=1) if _png_interlace_supported() else _save(rgb.convert("RGBA"), "PNG"),
+        "png_rgba_interlaced": _save(rgb.convert("RGBA"), "PNG", interlace=1)
+        if _png_interlace_supported()
+        else _save(rgb.convert("RGBA"), "PNG"),
         "ppm_p6": _save(rgb, "PPM"),
         "ppm_pgm": _save(grey, "PPM"),
         "gif_animated": gif.getvalue(),

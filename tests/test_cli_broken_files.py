@@ -122,7 +122,9 @@ def _cut_export(directory, micro_config):
         source_checkpoint="micro.safetensors", source_sha256="0" * 64,
     ).write(directory)  # fmt: skip
     for file in files.values():
-        (directory / file).write_bytes(b"\x08\x08\x12\x07pytorch\x1a\x03" + bytes(range(40)))  # an ONNX protobuf's first bytes, then nothing whole
+        (directory / file).write_bytes(
+            b"\x08\x08\x12\x07pytorch\x1a\x03" + bytes(range(40))
+        )  # an ONNX protobuf's first bytes, then nothing whole
     return directory
 
 

@@ -30,7 +30,11 @@ def _write_fixture(path, config: VDPMConfig, images: np.ndarray, cond: list[int]
             "aggregator": {**vars(config.aggregator), "aa_order": ["frame", "global"], "aa_block_size": 1},
             "aggregator.patch_embed": {**vars(config.patch_embed), "embed_dim": config.embed_dim},
             "decoder": {**vars(config.decoder), "embed_dim": config.embed_dim, "intermediate_layer_idx": layers},
-            "point_head": {**vars(config.point_head), "out_channels": list(config.point_head.out_channels), "intermediate_layer_idx": layers},
+            "point_head": {
+                **vars(config.point_head),
+                "out_channels": list(config.point_head.out_channels),
+                "intermediate_layer_idx": layers,
+            },
             "camera_head": {**{k: v for k, v in vars(config.camera_head).items() if k != "fov_act"}, "fl_act": config.camera_head.fov_act},
         }
     }

@@ -131,7 +131,7 @@ def test_a_16_bit_png_is_scaled_by_its_bit_depth_not_clipped():
 
     from vdpm_ros.messages.image import compressed_to_rgb
 
-    grey = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 64)  # 12-bit data (max 4032) in 16-bit words
+    grey = np.arange(64, dtype=np.uint16).reshape(8, 8) * 64  # 12-bit data (max 4032) in 16-bit words
     buf = io.BytesIO()
     Image.fromarray(grey).save(buf, format="PNG")
     rgb = compressed_to_rgb("png", buf.getvalue())

@@ -13,19 +13,51 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "config" / "examples"
 STATIC, DYNAMIC = "/vdpm/static_points", "/vdpm/dynamic_points"
 
 # nav2_costmap_2d ObstacleLayer::onInitialize: per layer and per observation source (name -> type).
-OBSTACLE_LAYER = {"enabled": bool, "footprint_clearing_enabled": bool, "min_obstacle_height": float,
-                  "max_obstacle_height": float, "combination_method": int, "observation_sources": str,
-                  "tf_filter_tolerance": float}
-VOXEL_LAYER = {**OBSTACLE_LAYER, "z_voxels": int, "origin_z": float, "z_resolution": float, "unknown_threshold": int,
-               "mark_threshold": int, "publish_voxel_map": bool}
-SOURCE = {"topic": str, "sensor_frame": str, "observation_persistence": float, "expected_update_rate": float,
-          "data_type": str, "min_obstacle_height": float, "max_obstacle_height": float, "inf_is_valid": bool,
-          "marking": bool, "clearing": bool, "obstacle_max_range": float, "obstacle_min_range": float,
-          "raytrace_max_range": float, "raytrace_min_range": float}
+OBSTACLE_LAYER = {
+    "enabled": bool,
+    "footprint_clearing_enabled": bool,
+    "min_obstacle_height": float,
+    "max_obstacle_height": float,
+    "combination_method": int,
+    "observation_sources": str,
+    "tf_filter_tolerance": float,
+}
+VOXEL_LAYER = {
+    **OBSTACLE_LAYER,
+    "z_voxels": int,
+    "origin_z": float,
+    "z_resolution": float,
+    "unknown_threshold": int,
+    "mark_threshold": int,
+    "publish_voxel_map": bool,
+}
+SOURCE = {
+    "topic": str,
+    "sensor_frame": str,
+    "observation_persistence": float,
+    "expected_update_rate": float,
+    "data_type": str,
+    "min_obstacle_height": float,
+    "max_obstacle_height": float,
+    "inf_is_valid": bool,
+    "marking": bool,
+    "clearing": bool,
+    "obstacle_max_range": float,
+    "obstacle_min_range": float,
+    "raytrace_max_range": float,
+    "raytrace_min_range": float,
+}
 LAYERS = {"nav2_costmap_2d::ObstacleLayer": OBSTACLE_LAYER, "nav2_costmap_2d::VoxelLayer": VOXEL_LAYER}
 # MoveIt 2 PointCloudOctomapUpdater::setParams: all seven are required (get_parameter && ...), "ns" optional.
-OCTOMAP_UPDATER = {"point_cloud_topic": str, "max_range": float, "padding_offset": float, "padding_scale": float,
-                   "point_subsample": int, "max_update_rate": float, "filtered_cloud_topic": str}
+OCTOMAP_UPDATER = {
+    "point_cloud_topic": str,
+    "max_range": float,
+    "padding_offset": float,
+    "padding_scale": float,
+    "point_subsample": int,
+    "max_update_rate": float,
+    "filtered_cloud_topic": str,
+}
 
 
 def _load(name: str) -> dict:

@@ -92,7 +92,9 @@ def test_every_op_is_one_tensorrt_10_parses_and_none_is_forbidden(micro_export):
 
 
 def _graph(nodes, inputs, outputs, path, initializers=()):
-    model = helper.make_model(helper.make_graph(nodes, "g", inputs, outputs, list(initializers)), opset_imports=[helper.make_opsetid("", 18)])
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", inputs, outputs, list(initializers)), opset_imports=[helper.make_opsetid("", 18)]
+    )
     onnx.save(model, str(path))
     return path
 
@@ -214,5 +216,7 @@ def test_export_command_argument_errors(args, message, tmp_path, capsys):
 def test_checkpoint_flag_is_a_deprecated_alias_of_model(tmp_path, caplog):
     # A missing checkpoint fails in load_model: both spellings reach it, the old one with a warning.
     for flag in ("--model", "--checkpoint"):
-        assert main(["export", flag, str(tmp_path / "none.safetensors"), "--height", "28", "--width", "28", "--out", str(tmp_path / "o")]) == 2
+        assert (
+            main(["export", flag, str(tmp_path / "none.safetensors"), "--height", "28", "--width", "28", "--out", str(tmp_path / "o")]) == 2
+        )
     assert "--checkpoint is deprecated; use --model" in caplog.text

@@ -93,5 +93,7 @@ def test_bf16_export_is_valid_and_refused_by_the_cpu_provider_with_a_clear_error
         assert audit.problems == [], audit.problems  # checker, shape inference, TensorRT 10 types (BF16 listed)
     assert onnx.TensorProto.BFLOAT16 in _initializer_types(tmp_path / "decoder.onnx").values()
     assert manifest.dtype == "bf16"
-    with pytest.raises(EngineUnavailableError, match=r"encoder\.onnx: ONNX Runtime .* cannot run this bf16 encoder graph .*MatMul.*CUDA provider"):
+    with pytest.raises(
+        EngineUnavailableError, match=r"encoder\.onnx: ONNX Runtime .* cannot run this bf16 encoder graph .*MatMul.*CUDA provider"
+    ):
         load_engine(tmp_path, device="cpu")

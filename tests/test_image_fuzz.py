@@ -32,7 +32,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarn
 
 
 def _decode_or_reason(data: bytes, needed_size=None) -> str:
-    """"ok" (after checking the array) or the rejection's reason; any other exception fails the test."""
+    """ "ok" (after checking the array) or the rejection's reason; any other exception fails the test."""
     try:
         out = decode_compressed("jpeg", data, needed_size)
     except ImageDecodingError as exc:
@@ -111,7 +111,9 @@ def test_malformed_ppm_is_corrupt():
 
 @settings(max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    prefix=st.sampled_from([b"", b"\xff\xd8", b"\xff\xd8\xff\xc0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"P6\n", b"P5 ", b"RIFF\0\0\0\0WEBPVP8 "]),
+    prefix=st.sampled_from(
+        [b"", b"\xff\xd8", b"\xff\xd8\xff\xc0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"P6\n", b"P5 ", b"RIFF\0\0\0\0WEBPVP8 "]
+    ),
     body=st.binary(max_size=300),
     needed=st.none() | st.tuples(st.integers(-5, 100), st.integers(-5, 100)),
 )

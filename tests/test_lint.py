@@ -22,3 +22,8 @@ def _ruff() -> str:
 def test_ruff_check_is_clean():
     run = subprocess.run([_ruff(), "check", *TARGETS], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ruff_format_leaves_every_file_as_it_is():
+    run = subprocess.run([_ruff(), "format", "--check", *TARGETS], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, "run `ruff format vdpm_ros tests launch scripts`:\n" + run.stdout + run.stderr

@@ -25,7 +25,7 @@ def _diverging_target(n: int = 200, moving: int = 20, m: float = 0.2):
     gt_tv = torch.zeros(1, 1, 1, n, 3)
     gt_dyn = gt_tv.clone()
     c, s = 0.5, 3**0.5 / 2
-    gt_dyn[0, 0, 0, :moving // 2] = torch.tensor([m * c, m * s, 0.0])
+    gt_dyn[0, 0, 0, : moving // 2] = torch.tensor([m * c, m * s, 0.0])
     gt_dyn[0, 0, 0, moving // 2 : moving] = torch.tensor([m * c, -m * s, 0.0])
     return gt_tv, gt_dyn, torch.ones(1, 1, 1, n, dtype=torch.bool)
 

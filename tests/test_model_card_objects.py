@@ -41,7 +41,11 @@ def test_the_section_states_the_numbers_the_counts_the_command_and_the_verdict()
     assert "`vdpm eval --synthetic 1000-1019 --model models/m.safetensors --json eval.json`" in text
     assert "does NOT meet the moving-object bar" in text
     assert meets_object_bar(_result(0.6, 0.5)) and not meets_object_bar(_result(0.59, 0.1)) and not meets_object_bar(_result(0.9, 0.51))
-    nothing = {**_result(0.0, math.nan), "object_precision": 1.0, "objects": {"windows": 6, "ground_truth": 9, "predicted": 0, "matched": 0}}
+    nothing = {
+        **_result(0.0, math.nan),
+        "object_precision": 1.0,
+        "objects": {"windows": 6, "ground_truth": 9, "predicted": 0, "matched": 0},
+    }
     text = render_objects(nothing, "m.safetensors")
     assert not meets_object_bar(nothing) and "n/a (no object matched)" in text and "1.0000 (by convention: nothing was predicted)" in text
 
@@ -58,7 +62,10 @@ def test_the_section_is_replaced_in_place_and_inserted_once(tmp_path):
 
 
 def test_the_motion_section_states_both_sources_the_static_scenes_and_the_verdict():
-    default, model = _result(0.1, 0.1), {**_result(0.1, 0.1), "node_motion_iou": 0.0, "scene_flow_epe_dynamic": 0.06, "node_flagged_fraction": 0.0}
+    default, model = (
+        _result(0.1, 0.1),
+        {**_result(0.1, 0.1), "node_motion_iou": 0.0, "scene_flow_epe_dynamic": 0.06, "node_flagged_fraction": 0.0},
+    )
     static = {**_result(0.1, 0.1), "node_flagged_fraction": 0.015}
     text = render_motion({"flow (node default)": default, "model": model}, static, "m.safetensors")
     assert "| flow (node default) | 0.5500 | 0.0300 | 0.0600 | 0.50 | 20.0 % |" in text
@@ -79,7 +86,10 @@ def test_sections_only_rewrites_the_generated_sections_of_an_existing_card(tmp_p
     card.write_text(original)
     (tmp_path / "eval.json").write_text(json.dumps({**_result(0.25, 0.4), "model_path": "/x/models/vdpm_default.safetensors"}))
     (tmp_path / "static.json").write_text(json.dumps({**_result(0.25, 0.4), "node_flagged_fraction": 0.01}))
-    assert main(["--sections-only", "--eval", str(tmp_path / "eval.json"), "--eval-static", str(tmp_path / "static.json"), "--out", str(card)]) == 0
+    assert (
+        main(["--sections-only", "--eval", str(tmp_path / "eval.json"), "--eval-static", str(tmp_path / "static.json"), "--out", str(card)])
+        == 0
+    )
     text = card.read_text()
     assert "| object_recall | 0.2500 |" in text and "--model models/vdpm_default.safetensors" in text
     assert "| flow (node default) | 0.5500 |" in text and text.index(MOTION_END) < text.index(OBJECTS_BEGIN)
@@ -92,5 +102,8 @@ def test_sections_only_rewrites_the_generated_sections_of_an_existing_card(tmp_p
 
     assert without_sections(text) == without_sections(original)  # the rest of the card is untouched
     again = card.read_text()
-    assert main(["--sections-only", "--eval", str(tmp_path / "eval.json"), "--eval-static", str(tmp_path / "static.json"), "--out", str(card)]) == 0
+    assert (
+        main(["--sections-only", "--eval", str(tmp_path / "eval.json"), "--eval-static", str(tmp_path / "static.json"), "--out", str(card)])
+        == 0
+    )
     assert card.read_text() == again  # rewriting is idempotent

@@ -101,7 +101,7 @@ def test_a_hostile_encoding_string_is_clipped_in_the_log():
     intake, lines, _ = _intake()
     payload = dataclasses.replace(encode_image(_rgb()), encoding="\x1b[31m" + "x" * 5000)
     assert intake.raw_image(S, payload) is None
-    (level, line), = lines
+    ((level, line),) = lines
     assert level == "warning" and "x" * 81 not in line and "\x1b" not in line and len(line) < 400
     assert intake.compressed_image(2 * S, "jpeg\n" + "y" * 5000, b"junk") is None
     assert "y" * 81 not in lines[-1][1] and "\n" not in lines[-1][1]
@@ -231,7 +231,9 @@ def test_the_accounts_add_up_for_a_stream_with_every_kind_of_trouble():
     values = accounts.diagnostic_values()
     assert values["accounts"] == "balanced"
     assert int(values["images_arrived"]) == int(values["frames_received"]) + int(values["images_rejected"]) > 0
-    assert int(values["frames_received"]) == sum(int(values[k]) for k in ("frames_accepted", "frames_skipped_rate_limit", "frames_rejected_stamp"))
+    assert int(values["frames_received"]) == sum(
+        int(values[k]) for k in ("frames_accepted", "frames_skipped_rate_limit", "frames_rejected_stamp")
+    )
     assert sum(int(values[f"images_rejected_{r}"]) for r in IMAGE_REASONS) == int(values["images_rejected"])
     for key in ("frames_skipped_rate_limit", "frames_rejected_stamp", "buffer_resets", "images_rejected", "depth_rejected",
                 "camera_info_rejected", "frames_with_depth", "frames_depth_stale", "windows_submitted"):  # fmt: skip

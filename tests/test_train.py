@@ -16,6 +16,8 @@ from vdpm_ros.train.loss import LossConfig, camera_loss, confidence_regression, 
 from vdpm_ros.train.trainer import TrainConfig, train
 
 SCENE = SceneConfig(height=28, width=42, frames=3)
+
+
 def test_regression_loss_is_zero_for_exact_points_with_unit_confidence():
     gt = torch.randn(2, 3, 4, 5, 3)
     valid = torch.ones(2, 3, 4, 5, dtype=torch.bool)

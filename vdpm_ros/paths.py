@@ -50,6 +50,8 @@ def default_model_caveat(path: Path) -> str:
     """One line for the logs when the embedded default model is used instead of weights the user chose."""
     card = path.with_suffix(".md")
     where = str(card) if card.is_file() else "its model card in models/"
-    return (f"no model_path given: using the embedded default model {path}, a small model trained by vdpm_ros on "
-            f"synthetic scenes; read {where} for what it can and cannot do, and set model_path to the official "
-            "V-DPM weights for real cameras")
+    return (
+        f"no model_path given: using the embedded default model {path}, a small model trained by vdpm_ros on "
+        f"synthetic scenes; read {where} for what it can and cannot do, and set model_path to the official "
+        "V-DPM weights for real cameras"
+    )

@@ -38,7 +38,9 @@ class ExactWindow:
         """The pipeline's rule on the ground truth: [h, w] bool."""
         L = self.size - 1
         scale = np.linalg.norm(self.gt_net[L][self.valid_net], axis=-1).mean()
-        step = np.maximum(np.linalg.norm(self.gt_net[L] - self.gt_net[0], axis=-1), np.linalg.norm(self.gt_net[L] - self.gt_net[L - 1], axis=-1))
+        step = np.maximum(
+            np.linalg.norm(self.gt_net[L] - self.gt_net[0], axis=-1), np.linalg.norm(self.gt_net[L] - self.gt_net[L - 1], axis=-1)
+        )
         return self.valid_net & (step > threshold * scale)
 
 

@@ -50,7 +50,9 @@ def test_essential_matrix_recovers_rotation_and_direction_and_takes_the_scale_fr
 
 def test_robust_polish_recovers_from_a_perturbed_pose_with_outliers():
     pix, depth, points, matches, truth, bad = _scene(seed=2)
-    start = RelativePose(cv2.Rodrigues(np.array([0.04, -0.02, 0.0]))[0] @ truth.rotation, truth.translation + [0.05, 0.02, -0.03], truth.inliers, True)
+    start = RelativePose(
+        cv2.Rodrigues(np.array([0.04, -0.02, 0.0]))[0] @ truth.rotation, truth.translation + [0.05, 0.02, -0.03], truth.inliers, True
+    )
     pose = refine_pose_robust(points, matches, K, start, scale_px=1.0, iterations=10)
     assert _angle(pose.rotation, truth.rotation) < 0.05
     np.testing.assert_allclose(pose.translation, truth.translation, atol=5e-3)

@@ -117,7 +117,9 @@ def test_only_the_frames_it_needs_are_read(moving_window):
     part = flow_dynamic_maps(win.images, win.transforms, latest_only, win.extrinsics, win.intrinsics_net, TIMES, 4)
     assert torch.equal(torch.nan_to_num(full.pts3d), torch.nan_to_num(part.pts3d))
     with pytest.raises(ValueError, match="required_frames"):
-        flow_dynamic_maps(win.images, win.transforms, latest_only, win.extrinsics, win.intrinsics_net, TIMES, 4, FlowMotionConfig(lift_depth="target"))
+        flow_dynamic_maps(
+            win.images, win.transforms, latest_only, win.extrinsics, win.intrinsics_net, TIMES, 4, FlowMotionConfig(lift_depth="target")
+        )
 
 
 def test_bad_calls_are_refused(moving_window):

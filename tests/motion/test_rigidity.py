@@ -13,7 +13,9 @@ K = np.array([[100.0, 0.0, 55.5], [0.0, 100.0, 41.5], [0.0, 0.0, 1.0]])
 
 def _poses(J: int = 3) -> list[RelativePose]:
     return [
-        RelativePose(cv2.Rodrigues(np.array([0.0, 0.02 * (j + 1), 0.0]))[0], np.array([0.1 * (j + 1), 0.0, 0.02 * (j + 1)]), np.ones(1, bool), True)
+        RelativePose(
+            cv2.Rodrigues(np.array([0.0, 0.02 * (j + 1), 0.0]))[0], np.array([0.1 * (j + 1), 0.0, 0.02 * (j + 1)]), np.ones(1, bool), True
+        )
         for j in range(J)
     ]
 

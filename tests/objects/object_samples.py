@@ -19,5 +19,4 @@ def make_object(centre, velocity=(0.0, 0.0, 0.0), size=0.4, label=1) -> Detected
     centre = np.asarray(centre, dtype=np.float64)
     half = np.full(3, size / 2)
     motion = RigidMotion(np.eye(3), np.zeros(3), 0.0, 100)
-    return DetectedObject(label, centre, np.asarray(velocity, dtype=np.float64), motion, centre - half, centre + half,
-                          100, 1.0, None, None)
+    return DetectedObject(label, centre, np.asarray(velocity, dtype=np.float64), motion, centre - half, centre + half, 100, 1.0, None, None)

@@ -36,8 +36,9 @@ def test_rigid_scenes_are_recovered_exactly(rigid_sequences):
 
 
 def test_with_deforming_objects_recall_stays_perfect_and_errors_small(small_sequences):
-    metrics = [evaluate_object_detections(detect_moving_objects(observation_from_sequence(s)), ground_truth_objects(s))
-               for s in small_sequences]
+    metrics = [
+        evaluate_object_detections(detect_moving_objects(observation_from_sequence(s)), ground_truth_objects(s)) for s in small_sequences
+    ]
     pooled = combine_object_metrics(metrics)
     # Measured on these six seeds: recall 1, precision 1, velocity error 0.0017 (rigid only: 0.0014, from
     # the slow pixels near a rotation axis that the motion mask leaves out). A deforming object's slow

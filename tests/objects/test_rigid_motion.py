@@ -63,13 +63,16 @@ def test_large_objects_are_subsampled_evenly():
     np.testing.assert_allclose(fit.rotation, rotation, atol=1e-9)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"min_points": 2}, "min_points"),
-    ({"max_points": 5}, "max_points"),
-    ({"trim": 0.5}, "trim"),
-    ({"trim": float("nan")}, "trim"),
-    ({"min_points": True}, "min_points"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"min_points": 2}, "min_points"),
+        ({"max_points": 5}, "max_points"),
+        ({"trim": 0.5}, "trim"),
+        ({"trim": float("nan")}, "trim"),
+        ({"min_points": True}, "min_points"),
+    ],
+)
 def test_bad_fit_configs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RigidFitConfig(**kwargs)

@@ -24,9 +24,9 @@ def _segment(dynamic, depth, **cfg):
 def test_separate_regions_become_objects_numbered_by_size():
     depth = np.full((H, W), 5.0)
     dynamic = np.zeros((H, W), bool)
-    dynamic[5:15, 5:15] = True      # 100 px
-    dynamic[30:50, 40:60] = True    # 400 px
-    dynamic[2:4, 70:72] = True      # 4 px: noise, dropped
+    dynamic[5:15, 5:15] = True  # 100 px
+    dynamic[30:50, 40:60] = True  # 400 px
+    dynamic[2:4, 70:72] = True  # 4 px: noise, dropped
     seg = _segment(dynamic, depth)
     assert seg.num_objects == 2 and seg.num_regions == 3 and seg.dropped_pixels == 4
     assert seg.mask(1).sum() == 400 and seg.mask(1)[40, 50]
@@ -38,7 +38,7 @@ def test_one_image_region_at_two_depths_is_split_and_a_slanted_surface_is_not():
     depth = np.full((H, W), 6.0)
     dynamic = np.zeros((H, W), bool)
     dynamic[10:40, 10:40] = True
-    depth[10:40, 10:25] = 2.0   # a near object overlapping a far one in the image
+    depth[10:40, 10:25] = 2.0  # a near object overlapping a far one in the image
     depth[10:40, 25:40] = 3.0
     seg = _segment(dynamic, depth)
     assert seg.num_regions == 1 and seg.num_objects == 2
@@ -71,7 +71,7 @@ def test_size_floor_max_objects_and_empty_masks():
     depth = np.full((H, W), 4.0)
     dynamic = np.zeros((H, W), bool)
     for k in range(5):
-        dynamic[5:5 + 5 + k, 5 + 14 * k:10 + 14 * k] = True  # 25, 30, 35, 40, 45 px
+        dynamic[5 : 5 + 5 + k, 5 + 14 * k : 10 + 14 * k] = True  # 25, 30, 35, 40, 45 px
     seg = _segment(dynamic, depth, max_objects=3)
     np.testing.assert_array_equal(seg.pixel_counts, [45, 40, 35])
     assert seg.dropped_pixels == 55
@@ -90,13 +90,16 @@ def test_four_connectivity_keeps_diagonal_neighbours_apart():
     assert _segment(dynamic, depth, connectivity=4).num_objects == 2
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"min_pixels": 0}, "min_pixels"),
-    ({"split_distance": 0.0}, "split_distance"),
-    ({"connectivity": 6}, "connectivity"),
-    ({"min_image_fraction": 1.5}, "min_image_fraction"),
-    ({"max_objects": 0}, "max_objects"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"min_pixels": 0}, "min_pixels"),
+        ({"split_distance": 0.0}, "split_distance"),
+        ({"connectivity": 6}, "connectivity"),
+        ({"min_image_fraction": 1.5}, "min_image_fraction"),
+        ({"max_objects": 0}, "max_objects"),
+    ],
+)
 def test_bad_segmentation_configs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SegmentationConfig(**kwargs)

@@ -22,7 +22,7 @@ def test_one_point_per_voxel_inside_its_voxel():
     assert smap.insert(points, 0) == len(smap)
     cloud = smap.cloud()
     keys = np.floor(points / 0.1).astype(np.int64)
-    assert len(smap) == len(np.unique(keys, axis=0)) <= 20 ** 3
+    assert len(smap) == len(np.unique(keys, axis=0)) <= 20**3
     # Each voxel's point (the mean of its points) lies in that voxel, and no two share one.
     idx = smap.voxel_indices()
     np.testing.assert_array_equal(np.floor(cloud.xyz.astype(np.float64) / 0.1 + 1e-6).astype(np.int64), idx)
@@ -118,14 +118,17 @@ def test_publishing_is_rate_limited_by_message_time():
     assert smap.publish_due(SECOND // 10)  # time went back (a restarted bag): due at once
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"voxel_size": 0.0}, "voxel_size"),
-    ({"max_voxels": 0}, "max_voxels"),
-    ({"eviction": "random"}, "eviction"),
-    ({"position": "median"}, "position"),
-    ({"clear_dynamic": 1}, "clear_dynamic"),
-    ({"publish_period_s": -1.0}, "publish_period_s"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"voxel_size": 0.0}, "voxel_size"),
+        ({"max_voxels": 0}, "max_voxels"),
+        ({"eviction": "random"}, "eviction"),
+        ({"position": "median"}, "position"),
+        ({"clear_dynamic": 1}, "clear_dynamic"),
+        ({"publish_period_s": -1.0}, "publish_period_s"),
+    ],
+)
 def test_bad_static_map_configs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StaticMapConfig(**kwargs)

@@ -95,12 +95,15 @@ def test_box_iou():
     assert box_iou(zero, one, np.array([0.5, 0, 0]), np.array([1.5, 1, 1])) == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"gate_size_factor": 0.0}, "gate_size_factor"),
-    ({"max_missed": -1}, "max_missed"),
-    ({"velocity_smoothing": 1.0}, "velocity_smoothing"),
-    ({"min_gate": -1.0}, "min_gate"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"gate_size_factor": 0.0}, "gate_size_factor"),
+        ({"max_missed": -1}, "max_missed"),
+        ({"velocity_smoothing": 1.0}, "velocity_smoothing"),
+        ({"min_gate": -1.0}, "min_gate"),
+    ],
+)
 def test_bad_tracker_configs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrackerConfig(**kwargs)

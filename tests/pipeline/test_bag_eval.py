@@ -127,7 +127,9 @@ def _write_tum_style_ros1_bag(seq, path):
     poses = seq.camera_to_world()
 
     def header(stamp, frame):
-        return T["std_msgs/msg/Header"](seq=0, stamp=T["builtin_interfaces/msg/Time"](sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=frame)
+        return T["std_msgs/msg/Header"](
+            seq=0, stamp=T["builtin_interfaces/msg/Time"](sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=frame
+        )
 
     with Writer(path) as w:
         rgb = w.add_connection("/camera/rgb/image_color", "sensor_msgs/msg/Image", typestore=ts)
@@ -153,7 +155,9 @@ def _write_tum_style_ros1_bag(seq, path):
     lines = ["# timestamp tx ty tz qx qy qz qw"]
     for i in range(seq.num_frames):
         q = Rotation.from_matrix(poses[i, :3, :3]).as_quat()
-        lines.append(f"{(START_NS + int(round(seq.timestamps[i] * 1e9))) * 1e-9:.6f} " + " ".join(f"{v:.9f}" for v in (*poses[i, :3, 3], *q)))
+        lines.append(
+            f"{(START_NS + int(round(seq.timestamps[i] * 1e9))) * 1e-9:.6f} " + " ".join(f"{v:.9f}" for v in (*poses[i, :3, 3], *q))
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -205,6 +209,7 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
     model = OracleModel(seq, ORACLE_IMG, "crop")
     pipe = OfflinePipeline(model, config)
     with OutputBagWriter(tmp_path / "out", trajectory=pipe.trajectory) as writer:
+
         def keep(o):
             outputs.append(o)
             writer.write(o)
@@ -230,14 +235,18 @@ def test_output_bag_holds_what_the_node_publishes(seq, synth_bag, tmp_path):
                            "/vdpm/motion_mask", "/vdpm/optical_flow", "/vdpm/depth", "/vdpm/camera_info", "/vdpm/camera_pose",
                            "/vdpm/odometry", "/vdpm/path", "/vdpm/moving_objects", "/vdpm/moving_objects/markers",
                            "/vdpm/static_map", "/tf"}  # fmt: skip
-    assert {t: m for t, m in types.items() if t != "/camera/image_raw"} == {"/" + c.topic: c.msgtype for c in channels if c.key != "tf"} | {"/tf": "tf2_msgs/msg/TFMessage"}
+    assert {t: m for t, m in types.items() if t != "/camera/image_raw"} == {"/" + c.topic: c.msgtype for c in channels if c.key != "tf"} | {
+        "/tf": "tf2_msgs/msg/TFMessage"
+    }
     # Once per window; the static map at its low rate (1 s of message time: the windows span 0.6 s).
     maps = sum(o.scene.static_map is not None for o in outputs)
     assert maps == 1 and counts.pop("/vdpm/static_map") == maps
     assert counts == {t: 7 for t in (node_topics - {"/vdpm/static_map"}) | {"/camera/image_raw"}}
     assert [[o.id for o in m.objects] for m in objects] == [[t.track_id for t in o.scene.objects] for o in outputs]
     m = clouds[-1]
-    cloud = unpack_cloud(CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in m.fields), m.point_step), m.data, m.height, m.width)
+    cloud = unpack_cloud(
+        CloudLayout(tuple(Field(f.name, f.offset, f.datatype, f.count) for f in m.fields), m.point_step), m.data, m.height, m.width
+    )
     expected = published_arrays(outputs[-1]).cloud
     np.testing.assert_array_equal(cloud["x"].reshape(-1), expected["x"])
     assert m.header.frame_id == "vdpm_odom" and m.header.stamp.sec * 10**9 + m.header.stamp.nanosec == outputs[-1].result.latest_stamp_ns
@@ -269,5 +278,7 @@ def test_pixels_a_crop_removes_are_not_scored_as_depth_failures(tmp_path):
     scene = SceneConfig(height=140, width=ORACLE_IMG, frames=5)
     seq = generate_sequence(SEED, scene)
     bag = write_synthetic_bag(seq, tmp_path / "tall", scene)
-    ev = evaluate_bag(OracleModel(seq, ORACLE_IMG, "crop"), bag, PipelineConfig(window_size=4), BagEvalOptions(protocol_frames=0), progress=False)
+    ev = evaluate_bag(
+        OracleModel(seq, ORACLE_IMG, "crop"), bag, PipelineConfig(window_size=4), BagEvalOptions(protocol_frames=0), progress=False
+    )
     assert ev.metrics["depth_abs_rel"] < 1e-4 and ev.metrics["depth_delta_1_25"] == 1.0

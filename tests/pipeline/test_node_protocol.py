@@ -56,5 +56,7 @@ def test_static_scenes_have_nothing_to_flag():
     protocol = NodeProtocolConfig(camera_hw=(84, 112), frames=6, static_scenes=True)
     seq = generate_sequence(1001, protocol.scene())
     assert not seq.motion_mask.any()
-    out = evaluate_node_protocol(OracleModel(seq, ORACLE_IMG, "crop"), [1001], PipelineConfig(motion_source="model"), protocol, progress=False)
+    out = evaluate_node_protocol(
+        OracleModel(seq, ORACLE_IMG, "crop"), [1001], PipelineConfig(motion_source="model"), protocol, progress=False
+    )
     assert out["node_flagged_fraction"] == 0.0 and np.isnan(out["node_motion_iou"])

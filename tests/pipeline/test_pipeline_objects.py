@@ -84,8 +84,9 @@ def test_without_stitching_everything_is_in_the_latest_camera_frame(seq_wide):
     np.testing.assert_array_equal(obs.camera_position, np.zeros(3))
     det = detect_moving_objects(obs)
     # The same objects found in the window frame, seen from the latest camera: x_cam = R x + t.
-    window_obs = dataclasses.replace(obs, points=result.points, source_points=result.points_first,
-                                     camera_position=result.world_from_camera[-1, :3, 3])
+    window_obs = dataclasses.replace(
+        obs, points=result.points, source_points=result.points_first, camera_position=result.world_from_camera[-1, :3, 3]
+    )
     window_det = detect_moving_objects(window_obs)
     rot, trans = result.extrinsics[-1][:, :3], result.extrinsics[-1][:, 3]
     assert len(det.objects) == len(window_det.objects) >= 1

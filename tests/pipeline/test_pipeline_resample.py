@@ -19,7 +19,9 @@ def _coords_map(tf) -> torch.Tensor:
     return torch.from_numpy(tf.net_to_raw_pixels(np.stack([u, v], -1).astype(np.float64)))
 
 
-@pytest.mark.parametrize("raw_hw, mode", [((140, 112), "crop"), ((84, 112), "pad"), ((112, 84), "pad"), ((90, 200), "crop"), ((400, 300), "crop")])
+@pytest.mark.parametrize(
+    "raw_hw, mode", [((140, 112), "crop"), ((84, 112), "pad"), ((112, 84), "pad"), ((90, 200), "crop"), ((400, 300), "crop")]
+)
 def test_nearest_reads_the_pixel_that_covers_each_raw_centre(raw_hw, mode):
     _, tf = preprocess_frame(np.zeros((*raw_hw, 3), np.uint8), mode, target=112)
     s = raw_sampling(tf, "nearest")
@@ -31,7 +33,12 @@ def test_nearest_reads_the_pixel_that_covers_each_raw_centre(raw_hw, mode):
     assert (err[:, 0] <= 0.5 / sx + 1e-9).all() and (err[:, 1] <= 0.5 / sy + 1e-9).all()
     top, bottom, left, right = tf.valid_region
     net_pts = torch.from_numpy(tf.raw_to_net_pixels(grid.numpy()))
-    inside = (net_pts[..., 1] >= top - 0.5) & (net_pts[..., 1] <= bottom - 0.5) & (net_pts[..., 0] >= left - 0.5) & (net_pts[..., 0] <= right - 0.5)
+    inside = (
+        (net_pts[..., 1] >= top - 0.5)
+        & (net_pts[..., 1] <= bottom - 0.5)
+        & (net_pts[..., 0] >= left - 0.5)
+        & (net_pts[..., 0] <= right - 0.5)
+    )
     assert torch.equal(s.valid, inside)
 
 

@@ -58,8 +58,16 @@ def test_install_puts_every_file_where_ros2_tools_look(ament_install, ros):
     node = install / "lib" / "vdpm_ros" / "vdpm_node"
     assert node.is_file() and os.access(node, os.X_OK)
     share = install / "share" / "vdpm_ros"
-    for rel in ("package.xml", "launch/vdpm.launch.py", "config/vdpm.yaml", "config/fastdds_large_messages.xml",
-                "models/vdpm_default.safetensors", "models/vdpm_default.md", "msg/SceneFlow.msg", "msg/Window.msg"):
+    for rel in (
+        "package.xml",
+        "launch/vdpm.launch.py",
+        "config/vdpm.yaml",
+        "config/fastdds_large_messages.xml",
+        "models/vdpm_default.safetensors",
+        "models/vdpm_default.md",
+        "msg/SceneFlow.msg",
+        "msg/Window.msg",
+    ):
         assert (share / rel).is_file(), rel
     assert (install / "share" / "ament_index" / "resource_index" / "packages" / "vdpm_ros").is_file()
     package = install / PYTHON_DIR / "vdpm_ros"

@@ -106,8 +106,9 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         expected_windows = FRAMES - WINDOW + 1
         done = spin_until(
             executor,
-            lambda: len(received["/vdpm/points"]) >= expected_windows and len(received["/vdpm/window"]) >= expected_windows
-            and received["/tf"],
+            lambda: (
+                len(received["/vdpm/points"]) >= expected_windows and len(received["/vdpm/window"]) >= expected_windows and received["/tf"]
+            ),
             TIMEOUT_S,
         )
         last_diag = [(kv.key, kv.value) for kv in received["/diagnostics"][-1].status[0].values] if received["/diagnostics"] else []
@@ -133,8 +134,12 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
 
         robust = spin_until(
             executor,
-            lambda: diag_value("images_rejected_unsupported_encoding") >= 1 and diag_value("frames_rejected_stamp") >= 1
-            and diag_value("buffer_resets") >= 1 and diag_value("camera_info_rejected_k_non_finite") >= 1,
+            lambda: (
+                diag_value("images_rejected_unsupported_encoding") >= 1
+                and diag_value("frames_rejected_stamp") >= 1
+                and diag_value("buffer_resets") >= 1
+                and diag_value("camera_info_rejected_k_non_finite") >= 1
+            ),
             30,
         )
         assert robust, stop(proc)

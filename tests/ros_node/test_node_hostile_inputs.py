@@ -327,6 +327,8 @@ def test_raw_stream_survives_bad_depth_camera_info_and_wrong_sizes(node_env, tmp
         log = node.stop()
     assert rc == 0, log
     _check_log(log)
-    assert "listening on /fuzzd/color/image_raw (raw, reliable QoS, queue 500), /fuzzd/color/camera_info, /fuzzd/color/depth/image_raw" in log
+    assert (
+        "listening on /fuzzd/color/image_raw (raw, reliable QoS, queue 500), /fuzzd/color/camera_info, /fuzzd/color/depth/image_raw" in log
+    )
     assert "e" * 100 not in log
     assert "depth: " in log and "CameraInfo: 5 arrived, 1 used, 4 ignored" in log

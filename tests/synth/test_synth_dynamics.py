@@ -8,9 +8,7 @@ import numpy as np
 
 from vdpm_ros.synth import SceneConfig, SyntheticSequence, generate_sequence
 
-ARRAY_FIELDS = (
-    "images", "pointmaps", "valid", "depth", "intrinsics", "extrinsics", "object_ids", "motion_mask", "timestamps"
-)
+ARRAY_FIELDS = ("images", "pointmaps", "valid", "depth", "intrinsics", "extrinsics", "object_ids", "motion_mask", "timestamps")
 
 
 def test_same_seed_same_arrays(sequences: dict[int, SyntheticSequence], config: SceneConfig) -> None:

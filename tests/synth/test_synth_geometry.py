@@ -14,9 +14,7 @@ from vdpm_ros.synth.scene import sample_scene
 MIN_PIXELS = 30  # fewer pixels of an object give poorly conditioned fits
 
 
-def test_own_time_points_reproject_to_pixel_centres(
-    sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace
-) -> None:
+def test_own_time_points_reproject_to_pixel_centres(sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace) -> None:
     for seq in sequences.values():
         s, h, w = seq.depth.shape
         grid = helpers.pixel_grid(h, w)
@@ -42,9 +40,7 @@ def test_static_points_never_move(sequences: dict[int, SyntheticSequence]) -> No
     assert checked_static_objects > 0  # the static-object branch was exercised
 
 
-def test_rigid_objects_move_by_one_rigid_transform(
-    sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace
-) -> None:
+def test_rigid_objects_move_by_one_rigid_transform(sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace) -> None:
     checked = 0
     for seq in sequences.values():
         s = seq.num_frames
@@ -77,9 +73,7 @@ def test_rigid_objects_move_by_one_rigid_transform(
     assert checked > 20
 
 
-def test_deforming_object_is_exactly_affine_but_not_rigid(
-    sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace
-) -> None:
+def test_deforming_object_is_exactly_affine_but_not_rigid(sequences: dict[int, SyntheticSequence], helpers: SimpleNamespace) -> None:
     checked = 0
     for seq in sequences.values():
         s = seq.num_frames

@@ -17,7 +17,9 @@ def test_preview_frames_spread_over_the_sequence():
 
 def test_synth_writes_a_preview_with_one_row_per_shown_frame(tmp_path, capsys):
     png = tmp_path / "preview.png"
-    assert main(["synth", "--seed", "1001", "--frames", "6", "--size", "42", "56", "--out", str(tmp_path / "bag"), "--preview", str(png)]) == 0
+    assert (
+        main(["synth", "--seed", "1001", "--frames", "6", "--size", "42", "56", "--out", str(tmp_path / "bag"), "--preview", str(png)]) == 0
+    )
     assert f"wrote {png}" in capsys.readouterr().out
     with Image.open(png) as im:
         width, height = im.size

@@ -11,8 +11,11 @@ from .common import add_model_arguments, add_node_parameter_arguments, given_mod
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time preprocess/encode/decode/heads/postprocess against the official-style reference")
-    add_model_arguments(p, device_default="cpu", help="a checkpoint, a `vdpm export` directory, or a preset with random "
-                        "weights: cpu_small (the default), cpu_tiny, official")
+    add_model_arguments(
+        p,
+        device_default="cpu",
+        help="a checkpoint, a `vdpm export` directory, or a preset with random weights: cpu_small (the default), cpu_tiny, official",
+    )
     p.add_argument("--frames", type=int, default=5)
     p.add_argument("--raw-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     p.add_argument("--target-times", type=int, default=2)
@@ -20,10 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"))
-    p.add_argument("--pipeline", action="store_true",
-                   help="time everything the node does per window instead: processor, stitching, scene stage and messages")
+    p.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="time everything the node does per window instead: processor, stitching, scene stage and messages",
+    )
     add_node_parameter_arguments(p)
-    p.add_argument("--output-resolution", default=None, help="--pipeline: override the parameter output_resolution (network, camera, or a width)")
+    p.add_argument(
+        "--output-resolution", default=None, help="--pipeline: override the parameter output_resolution (network, camera, or a width)"
+    )
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
 

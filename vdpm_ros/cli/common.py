@@ -66,7 +66,9 @@ def open_model(args: argparse.Namespace, allow_vggt: bool = False, fallback: str
 
 def add_node_parameter_arguments(parser: argparse.ArgumentParser) -> None:
     """``--params-file`` (the node's YAML) and ``--motion-source`` over it: the node's parameters, as the node reads them."""
-    parser.add_argument("--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults")
+    parser.add_argument(
+        "--params-file", type=Path, default=None, help="node parameters (config/vdpm.yaml format); default: the node's defaults"
+    )
     parser.add_argument("--motion-source", default=None, choices=("auto", "model", "flow"),
                         help="the node parameter motion_source (default: the params file's, else auto)")  # fmt: skip
 

@@ -16,8 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("fixture_dir", type=Path)
     p.add_argument("--out", type=Path, required=True, help="output .npz")
-    p.add_argument("--engine", default="pytorch", choices=("pytorch", "onnxruntime"),
-                   help="onnxruntime: export the fixture model to ONNX and run it with ONNX Runtime")
+    p.add_argument(
+        "--engine",
+        default="pytorch",
+        choices=("pytorch", "onnxruntime"),
+        help="onnxruntime: export the fixture model to ONNX and run it with ONNX Runtime",
+    )
     p.add_argument("--atol", type=float, default=1e-4)
     p.add_argument("--rtol", type=float, default=1e-4)
     p.set_defaults(run=run)

@@ -16,12 +16,20 @@ MARKER = ".vdpm_demo"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthetic sequence -> pipeline -> report, pictures and an MCAP bag of the outputs")
     add_model_arguments(p)
-    p.add_argument("--out", type=Path, default=Path("vdpm_demo"), help="output directory (default ./vdpm_demo; a previous demo there is replaced)")
+    p.add_argument(
+        "--out", type=Path, default=Path("vdpm_demo"), help="output directory (default ./vdpm_demo; a previous demo there is replaced)"
+    )
     p.add_argument("--frames", type=int, default=30, help="frames of the sequence (default 30)")
     p.add_argument("--window-size", type=int, default=5, help="window size S (default 5, the node's default)")
     p.add_argument("--seed", type=int, default=1000, help="seed of the synthetic scene (default 1000, a held-out seed)")
-    p.add_argument("--size", type=int, nargs=2, default=None, metavar=("H", "W"),
-                   help="camera image size (default: the model's network size, so the synthetic protocol runs too)")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("H", "W"),
+        help="camera image size (default: the model's network size, so the synthetic protocol runs too)",
+    )
     p.set_defaults(run=run)
 
 

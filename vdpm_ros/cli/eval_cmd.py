@@ -25,10 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=10, help="--synthetic: window size; --bag: frames of the synthetic protocol")
     add_node_parameter_arguments(p)
     syn = p.add_argument_group("--synthetic options")
-    syn.add_argument("--camera-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
-                     help="camera resolution of the node protocol's scenes (default 240 320)")
-    syn.add_argument("--static-scenes", action="store_true",
-                     help="node protocol on scenes where only the camera moves (node_flagged_fraction = false alarms)")
+    syn.add_argument(
+        "--camera-size",
+        type=int,
+        nargs=2,
+        default=(240, 320),
+        metavar=("H", "W"),
+        help="camera resolution of the node protocol's scenes (default 240 320)",
+    )
+    syn.add_argument(
+        "--static-scenes",
+        action="store_true",
+        help="node protocol on scenes where only the camera moves (node_flagged_fraction = false alarms)",
+    )
     bag = p.add_argument_group("--bag options")
     bag.add_argument("--report", type=Path, default=None, help="directory for report.md and the plots")
     bag.add_argument("--output-bag", type=Path, default=None, help="write every topic the node would publish to this MCAP bag")
@@ -38,9 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     bag.add_argument("--groundtruth", type=Path, default=None, help="TUM-format trajectory file instead of poses in the bag")
     bag.add_argument("--gt-tf", nargs=2, metavar=("PARENT", "CHILD"), default=None, help="/tf transform to use as camera ground truth")
     bag.add_argument("--max-time-diff", type=float, default=0.01, help="largest stamp difference when matching poses (s)")
-    bag.add_argument("--live", action="store_true",
-                     help="replay into a vdpm node subprocess with /clock (use_sim_time) and score what it publishes: "
-                     "adds stamp-to-publish latency and the node's drops (needs rclpy)")
+    bag.add_argument(
+        "--live",
+        action="store_true",
+        help="replay into a vdpm node subprocess with /clock (use_sim_time) and score what it publishes: "
+        "adds stamp-to-publish latency and the node's drops (needs rclpy)",
+    )
     bag.add_argument("--rate", type=float, default=1.0, help="--live: playback speed factor")
     p.set_defaults(run=run)
 
@@ -78,8 +90,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {key:26s} {result[key]:10.4f} {result['no_motion'][key]:10.4f}")
     if "objects" in result:
         o = result["objects"]
-        print(f"moving objects of the node's pipeline (default settings), {o['windows']} windows, "
-              f"{o.get('ground_truth', 0)} ground-truth objects:")
+        print(
+            f"moving objects of the node's pipeline (default settings), {o['windows']} windows, "
+            f"{o.get('ground_truth', 0)} ground-truth objects:"
+        )
         for key in OBJECT_METRICS:
             print(f"  {key:26s} {result[key]:10.4f}")
     print(f"wrote {args.json}")
@@ -177,8 +191,10 @@ def print_summary(ev) -> None:
             print(f"  {label:62s} {ev.metrics[key]:10.4f}{tail}")
     t = s["timing"]
     print(f"  {'throughput':62s} {t['windows_per_s']:10.2f} windows/s ({t['real_time_factor']:.2f}x real time)")
-    print(f"  {'window latency (' + ev.mode + ') mean / p95':62s} {t['window_latency_mean_s'] * 1e3:7.0f} ms / "
-          f"{t['window_latency_p95_s'] * 1e3:.0f} ms")
+    print(
+        f"  {'window latency (' + ev.mode + ') mean / p95':62s} {t['window_latency_mean_s'] * 1e3:7.0f} ms / "
+        f"{t['window_latency_p95_s'] * 1e3:.0f} ms"
+    )
     if "windows_expected" in ev.metrics:
         print(f"  {'windows received / expected':62s} {ev.metrics['windows_received']:7.0f} / {ev.metrics['windows_expected']:.0f}")
     for note in ev.notes:

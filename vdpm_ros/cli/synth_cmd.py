@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"), help="image size (default 240 320)")
     p.add_argument("--fps", type=float, default=10.0)
     p.add_argument("--out", type=Path, required=True, help="bag directory to create")
-    p.add_argument("--preview", type=Path, default=None,
-                   help="also write a PNG of a few frames with their depth, object ids, motion mask and travel")
+    p.add_argument(
+        "--preview", type=Path, default=None, help="also write a PNG of a few frames with their depth, object ids, motion mask and travel"
+    )
     p.set_defaults(run=run)
 
 
@@ -35,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
     gen = time.perf_counter() - start
     write_synthetic_bag(seq, args.out, config)
     moving = seq.motion_mask.mean()
-    print(f"wrote {args.out}: {args.frames} frames {args.size[1]}x{args.size[0]} at {args.fps:g} Hz, seed {args.seed}, "
-          f"{len(seq.objects)} objects, {moving:.1%} moving pixels (generated in {gen:.2f} s)")
+    print(
+        f"wrote {args.out}: {args.frames} frames {args.size[1]}x{args.size[0]} at {args.fps:g} Hz, seed {args.seed}, "
+        f"{len(seq.objects)} objects, {moving:.1%} moving pixels (generated in {gen:.2f} s)"
+    )
     if args.preview is not None:
         from ..synth.preview import write_preview
 

@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, required=True, help="run directory (last.pt, history.json, model.safetensors)")
     # Named here rather than imported: the presets module imports torch, and `vdpm --help` must stay fast.
-    p.add_argument("--preset", default="cpu_small",
-                   help="model architecture: cpu_tiny (the embedded default model's), cpu_small, official (full size)")
+    p.add_argument(
+        "--preset", default="cpu_small", help="model architecture: cpu_tiny (the embedded default model's), cpu_small, official (full size)"
+    )
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--frames", type=int, default=5, help="window size S of the training scenes")
@@ -27,13 +28,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=None, help="stop (and save) after this much wall time")
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes generating scenes ahead of the step (default: none with 4 or fewer cores, "
-                        "else cores - 2, at most 12); the batches do not depend on it")
-    p.add_argument("--motion-weight", type=float, default=1.0,
-                   help="weight of the motion term that makes a small model use the target time (0 = official objective)")
-    p.add_argument("--time-token-weight", type=float, default=0.0,
-                   help="weight of the term that keeps the frames' time tokens apart (0 = official objective)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes generating scenes ahead of the step (default: none with 4 or fewer cores, "
+        "else cores - 2, at most 12); the batches do not depend on it",
+    )
+    p.add_argument(
+        "--motion-weight",
+        type=float,
+        default=1.0,
+        help="weight of the motion term that makes a small model use the target time (0 = official objective)",
+    )
+    p.add_argument(
+        "--time-token-weight",
+        type=float,
+        default=0.0,
+        help="weight of the term that keeps the frames' time tokens apart (0 = official objective)",
+    )
     p.set_defaults(run=run)
 
 
@@ -53,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = default_workers(cores) if args.workers is None else args.workers
     cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, scene=scene,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        checkpoint_every=args.checkpoint_every,
+        scene=scene,
         workers=workers,
         loss=LossConfig(motion_weight=args.motion_weight, time_token_weight=args.time_token_weight),
     )

@@ -161,7 +161,9 @@ def _window_ground_truth(seq: SyntheticSequence, frames: Sequence[int], tf: Imag
     return gt_raw, valid_raw, gt_net, valid_net
 
 
-def _exact_geometry(seq: SyntheticSequence, frames: list[int], transforms: list[ImageTransform], own: PointMaps) -> tuple[PointMaps, Tensor, Tensor]:
+def _exact_geometry(
+    seq: SyntheticSequence, frames: list[int], transforms: list[ImageTransform], own: PointMaps
+) -> tuple[PointMaps, Tensor, Tensor]:
     """True P_i(t_i) (window frame, nearest camera pixel of each network pixel), cameras and intrinsics."""
     first = frames[0]
     rot0 = seq.extrinsics[first, :, :3].astype(np.float64)
@@ -218,8 +220,18 @@ def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode
             decoded = DynamicPointMaps(decoded.pts3d.float().cpu(), decoded.conf.float().cpu(), decoded.target_times, decoded.frames)
         out.append(
             MotionWindow(
-                seq.seed, start, images, transforms, own, extrinsics, k_net, decoded, *gt,
-                encode_s=t1 - t0, own_s=t3 - t2, decode_s=(t5 - t4) if decode else float("nan"),
+                seq.seed,
+                start,
+                images,
+                transforms,
+                own,
+                extrinsics,
+                k_net,
+                decoded,
+                *gt,
+                encode_s=t1 - t0,
+                own_s=t3 - t2,
+                decode_s=(t5 - t4) if decode else float("nan"),
             )  # fmt: skip
         )
     return out
@@ -351,7 +363,9 @@ def summarise(scores: dict[int, list[WindowScore]]) -> MotionEvaluation:
     return result
 
 
-def evaluate_windows(windows: Sequence[MotionWindow], source: Source, motion_threshold: float = DEFAULT_MOTION_THRESHOLD) -> MotionEvaluation:
+def evaluate_windows(
+    windows: Sequence[MotionWindow], source: Source, motion_threshold: float = DEFAULT_MOTION_THRESHOLD
+) -> MotionEvaluation:
     """Score ``source`` on prepared windows (timing each call), in the order given (a streaming source
     relies on each sequence's windows coming in order)."""
     scores: dict[int, list[WindowScore]] = {}
@@ -376,7 +390,12 @@ def model_timings(windows: Sequence[MotionWindow]) -> dict[str, float]:
 
 
 def evaluate_motion(
-    model, seeds: Sequence[int], sources: dict[str, Source], cfg: MotionEvalConfig = MotionEvalConfig(), device: str = "cpu", progress: bool = False
+    model,
+    seeds: Sequence[int],
+    sources: dict[str, Source],
+    cfg: MotionEvalConfig = MotionEvalConfig(),
+    device: str = "cpu",
+    progress: bool = False,
 ) -> tuple[dict[str, MotionEvaluation], dict[str, float]]:
     """Every source on every window of the generated sequences ``seeds``.
 

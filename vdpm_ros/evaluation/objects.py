@@ -48,8 +48,9 @@ def _window_frames(seq: SyntheticSequence, source: int, target: int | None) -> t
     return source, target
 
 
-def true_motion_mask(seq: SyntheticSequence, source: int = 0, target: int | None = None,
-                     motion_threshold: float = DEFAULT_MOTION_THRESHOLD) -> np.ndarray:
+def true_motion_mask(
+    seq: SyntheticSequence, source: int = 0, target: int | None = None, motion_threshold: float = DEFAULT_MOTION_THRESHOLD
+) -> np.ndarray:
     """``[H, W]`` bool, the pipeline's motion rule on exact maps: the target frame's point moves by more than
     ``motion_threshold`` times the scene scale (mean distance of the target frame's points to the window's
     first camera) from t_source or from t_{target-1} to t_target."""
@@ -62,8 +63,9 @@ def true_motion_mask(seq: SyntheticSequence, source: int = 0, target: int | None
     return moving(now, earlier, scale, motion_threshold) & valid
 
 
-def observation_from_sequence(seq: SyntheticSequence, source: int = 0, target: int | None = None,
-                              motion_threshold: float = DEFAULT_MOTION_THRESHOLD) -> ObjectObservation:
+def observation_from_sequence(
+    seq: SyntheticSequence, source: int = 0, target: int | None = None, motion_threshold: float = DEFAULT_MOTION_THRESHOLD
+) -> ObjectObservation:
     """The exact :class:`ObjectObservation` of the window ``source..target``: what an oracle model would give.
 
     Points in the sequence's world frame (metres), confidence 1 everywhere valid, the motion mask by
@@ -106,8 +108,13 @@ class GroundTruthObject:
     is_deforming: bool
 
 
-def ground_truth_objects(seq: SyntheticSequence, source: int = 0, target: int | None = None, min_pixels: int = 20,
-                         motion_threshold: float = DEFAULT_MOTION_THRESHOLD) -> tuple[GroundTruthObject, ...]:
+def ground_truth_objects(
+    seq: SyntheticSequence,
+    source: int = 0,
+    target: int | None = None,
+    min_pixels: int = 20,
+    motion_threshold: float = DEFAULT_MOTION_THRESHOLD,
+) -> tuple[GroundTruthObject, ...]:
     """The moving objects of the window ``source..target`` (see the module docstring), by object id."""
     source, target = _window_frames(seq, source, target)
     span = float(seq.timestamps[target] - seq.timestamps[source])
@@ -200,8 +207,9 @@ def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(cos))
 
 
-def object_rotation_error_deg(matches: ObjectMatches, predicted_rotation: np.ndarray, true_rotation: np.ndarray,
-                              include: np.ndarray | None = None) -> float:
+def object_rotation_error_deg(
+    matches: ObjectMatches, predicted_rotation: np.ndarray, true_rotation: np.ndarray, include: np.ndarray | None = None
+) -> float:
     """Mean geodesic angle between matched rotations (``[P, 3, 3]``, ``[G, 3, 3]``) in degrees; NaN without a pair.
 
     Args:
@@ -237,8 +245,13 @@ class ObjectMetrics:
     num_rigid_matched: int
 
 
-def evaluate_objects(masks: np.ndarray, velocities: np.ndarray, rotations: np.ndarray,
-                     ground_truth: tuple[GroundTruthObject, ...] | list, min_iou: float = 0.5) -> ObjectMetrics:
+def evaluate_objects(
+    masks: np.ndarray,
+    velocities: np.ndarray,
+    rotations: np.ndarray,
+    ground_truth: tuple[GroundTruthObject, ...] | list,
+    min_iou: float = 0.5,
+) -> ObjectMetrics:
     """All four metrics of one window's predicted objects against its ground truth (same frame and units).
 
     Args:
@@ -267,12 +280,18 @@ def evaluate_objects(masks: np.ndarray, velocities: np.ndarray, rotations: np.nd
     )
 
 
-def evaluate_object_detections(detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list,
-                               min_iou: float = 0.5) -> ObjectMetrics:
+def evaluate_object_detections(
+    detections: ObjectDetections, ground_truth: tuple[GroundTruthObject, ...] | list, min_iou: float = 0.5
+) -> ObjectMetrics:
     """All four metrics of one window's detections against its ground truth (same frame and units)."""
     objs = detections.objects
-    return evaluate_objects(detections.masks(), np.array([o.velocity for o in objs]).reshape(-1, 3),
-                            np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3), ground_truth, min_iou)
+    return evaluate_objects(
+        detections.masks(),
+        np.array([o.velocity for o in objs]).reshape(-1, 3),
+        np.array([o.motion.rotation for o in objs]).reshape(-1, 3, 3),
+        ground_truth,
+        min_iou,
+    )
 
 
 def combine_object_metrics(metrics: list[ObjectMetrics] | tuple[ObjectMetrics, ...]) -> ObjectMetrics:

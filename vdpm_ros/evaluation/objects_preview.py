@@ -39,8 +39,13 @@ def run_object_stage(seq: SyntheticSequence, window: int = 5) -> tuple[list[tupl
         det = detect_moving_objects(obs)
         tracked = tracker.update(det)
         ok = obs.usable & np.isfinite(obs.points).all(-1)
-        smap.insert(obs.points[ok & ~obs.dynamic], obs.stamp_ns, seq.images[target][ok & ~obs.dynamic],
-                    obs.points[ok & obs.dynamic], obs.camera_position)
+        smap.insert(
+            obs.points[ok & ~obs.dynamic],
+            obs.stamp_ns,
+            seq.images[target][ok & ~obs.dynamic],
+            obs.points[ok & obs.dynamic],
+            obs.camera_position,
+        )
         tracks.append(tracked)
         labels = np.zeros_like(det.segmentation.labels)
         for t in tracked:
@@ -76,8 +81,15 @@ def write_objects_picture(seq: SyntheticSequence, path: str | Path, window: int 
             ax_img.annotate("", xy=(u1, v1), xytext=(u0, v0), arrowprops=dict(arrowstyle="-|>", color="white", lw=2.2))
             ax_img.annotate("", xy=(u1, v1), xytext=(u0, v0), arrowprops=dict(arrowstyle="-|>", color=m.color, lw=1.2))
         top = corners[:, 1].min()
-        ax_img.text(corners[:, 0].mean(), max(top - 3, 8), m.text, color="white", fontsize=8, ha="center",
-                    bbox=dict(facecolor=m.color, edgecolor="none", alpha=0.85, pad=1.5))
+        ax_img.text(
+            corners[:, 0].mean(),
+            max(top - 3, 8),
+            m.text,
+            color="white",
+            fontsize=8,
+            ha="center",
+            bbox=dict(facecolor=m.color, edgecolor="none", alpha=0.85, pad=1.5),
+        )
     ax_img.set_xlim(-0.5, w - 0.5)
     ax_img.set_ylim(h - 0.5, -0.5)
     ax_img.set_axis_off()
@@ -92,16 +104,19 @@ def write_objects_picture(seq: SyntheticSequence, path: str | Path, window: int 
         lo, hi = obj.detection.box_min, obj.detection.box_max
         ax_top.add_patch(plt.Rectangle((lo[0], lo[2]), hi[0] - lo[0], hi[2] - lo[2], fill=False, color=m.color, lw=1.5))
         if m.arrow_start is not None:
-            ax_top.annotate("", xy=(m.arrow_end[0], m.arrow_end[2]), xytext=(m.arrow_start[0], m.arrow_start[2]),
-                            arrowprops=dict(arrowstyle="-|>", color=m.color, lw=1.5))
+            ax_top.annotate(
+                "",
+                xy=(m.arrow_end[0], m.arrow_end[2]),
+                xytext=(m.arrow_start[0], m.arrow_start[2]),
+                arrowprops=dict(arrowstyle="-|>", color=m.color, lw=1.5),
+            )
         ax_top.text(hi[0], hi[2], f"#{m.track_id}", color=m.color, fontsize=8, fontweight="bold")
     ax_top.set_aspect("equal")
     ax_top.set_xlabel("x (m)")
     ax_top.set_ylabel("z (m), camera 0 forward")
     ax_top.legend(loc="lower right", fontsize=7)
     ax_top.set_title(f"top view: static map ({len(smap)} voxels of 5 cm) and the objects", fontsize=9)
-    fig.suptitle(f"seed {seq.seed}, {seq.num_frames} frames in windows of {window}: exact maps (oracle), not a model",
-                 fontsize=10)
+    fig.suptitle(f"seed {seq.seed}, {seq.num_frames} frames in windows of {window}: exact maps (oracle), not a model", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,11 @@ def _markdown(ev: BagEvaluation, summary: dict, figures: dict[str, Path]) -> str
         f"- model: `{ev.model}`",
         f"- motion source: {ev.motion_source or 'not recorded'}",
         f"- images: `{ev.topics.image}` ({ev.frames} frames, {ev.bag_duration_s:.2f} s of bag); "
-        + (f"{ev.windows} windows processed offline, in order, none dropped" if ev.mode == "offline"
-           else f"{ev.windows} windows received from a running vdpm node (live replay with /clock)"),
+        + (
+            f"{ev.windows} windows processed offline, in order, none dropped"
+            if ev.mode == "offline"
+            else f"{ev.windows} windows received from a running vdpm node (live replay with /clock)"
+        ),
         f"- ground truth: {summary['topics']['ground_truth'] or 'none'}; depth: `{ev.topics.depth or 'none'}`",
         "",
         "| metric | model | no-motion baseline |",
@@ -90,20 +93,30 @@ def _markdown(ev: BagEvaluation, summary: dict, figures: dict[str, Path]) -> str
         "",
         f"Timing on this machine: {t['windows_per_s']:.2f} windows/s, {t['real_time_factor']:.2f}x real time; "
         f"window latency mean {t['window_latency_mean_s'] * 1e3:.0f} ms, p95 {t['window_latency_p95_s'] * 1e3:.0f} ms "
-        + ("(offline: processing time per window, not stamp-to-publish)." if ev.mode == "offline"
-           else "(live: from the image leaving the player to the node's pose for that stamp arriving)."),
+        + (
+            "(offline: processing time per window, not stamp-to-publish)."
+            if ev.mode == "offline"
+            else "(live: from the image leaving the player to the node's pose for that stamp arriving)."
+        ),
     ]
     if ev.notes:
         lines += ["", "Notes:", *[f"- {n}" for n in ev.notes]]
     captions = {
-        "trajectory": ("Camera trajectory after Sim(3) alignment, seen along the axis the ground truth moves least on; arrows "
-                       "give the direction of travel." if ev.trajectory is not None else
-                       "The node's stitched camera trajectory (no ground truth in this bag), in the odometry frame; arrows "
-                       "give the direction of travel."),
-        "errors": ("Over time, from the bag's first image: camera position error after alignment, per-window depth and "
-                   "scene-flow errors. A gap in the flow error is a window whose last frame step had no moving pixel to score."),
-        "frames": ("Selected windows: input, predicted depth (one colour scale for every row, near to far), predicted "
-                   "motion mask, and scene-flow speed on one scale for every row; speeds below the motion threshold are dark."),
+        "trajectory": (
+            "Camera trajectory after Sim(3) alignment, seen along the axis the ground truth moves least on; arrows "
+            "give the direction of travel."
+            if ev.trajectory is not None
+            else "The node's stitched camera trajectory (no ground truth in this bag), in the odometry frame; arrows "
+            "give the direction of travel."
+        ),
+        "errors": (
+            "Over time, from the bag's first image: camera position error after alignment, per-window depth and "
+            "scene-flow errors. A gap in the flow error is a window whose last frame step had no moving pixel to score."
+        ),
+        "frames": (
+            "Selected windows: input, predicted depth (one colour scale for every row, near to far), predicted "
+            "motion mask, and scene-flow speed on one scale for every row; speeds below the motion threshold are dark."
+        ),
     }
     for name, path in figures.items():
         lines += ["", captions[name], "", f"![{name}]({path.name})"]
@@ -114,10 +127,12 @@ def _predicts_no_motion(ev: BagEvaluation) -> str:
     """A sentence when the model flagged no moving pixel in any window although the scene moves, else ""."""
     snaps = [sn for sn in ev.snapshots if sn.motion_mask is not None]
     if "motion_iou" in ev.metrics and ev.metrics["motion_iou"] == 0.0 and snaps and not any(sn.motion_mask.any() for sn in snaps):
-        return ("No motion was found: the motion masks are empty and the scene flow is that of a static scene, "
-                "so the flow and mask rows equal the no-motion baseline. (The embedded default model's decoder did not "
-                "learn motion; motion_source flow, the default for it, finds motion from optical flow instead: "
-                "see models/vdpm_default.md and docs/motion.md.)")
+        return (
+            "No motion was found: the motion masks are empty and the scene flow is that of a static scene, "
+            "so the flow and mask rows equal the no-motion baseline. (The embedded default model's decoder did not "
+            "learn motion; motion_source flow, the default for it, finds motion from optical flow instead: "
+            "see models/vdpm_default.md and docs/motion.md.)"
+        )
     return ""
 
 
@@ -213,7 +228,7 @@ def _frames_figure(ev: BagEvaluation, path: Path) -> Path:
     t0 = _origin_ns(ev)
     # One colour scale per column for every row: a per-row scale would make noise in one window look like structure.
     depths = np.concatenate([s.depth[np.isfinite(s.depth)].ravel() for s in snaps])
-    near, far = (np.percentile(depths, [2, 98]) if depths.size else (0.0, 1.0))
+    near, far = np.percentile(depths, [2, 98]) if depths.size else (0.0, 1.0)
     speeds = [s for s in snaps if s.flow_speed is not None]
     vmax = max([np.nanpercentile(s.flow_speed, 99) for s in speeds if np.isfinite(s.flow_speed).any()] + [0.0])
     floors = [s.moving_speed for s in speeds if np.isfinite(s.moving_speed)]

@@ -23,16 +23,25 @@ from ..synth import SceneConfig, SyntheticSequence, generate_sequence
 from .metrics import absolute_trajectory_error, depth_metrics, end_point_error, mask_iou, normalise_unit_mean
 from .node_protocol import NodeProtocolConfig, evaluate_node_protocol
 
-METRICS = ("epe_margin2", "epe_margin8", "tracking_epe", "tracking_epe_dynamic", "depth_abs_rel", "depth_delta_1_25", "ate", "motion_mask_iou")
+METRICS = (
+    "epe_margin2",
+    "epe_margin8",
+    "tracking_epe",
+    "tracking_epe_dynamic",
+    "depth_abs_rel",
+    "depth_delta_1_25",
+    "ate",
+    "motion_mask_iou",
+)
 
 
 @dataclass(frozen=True)
 class SyntheticEvalConfig:
     """Attributes:
-        frames, height, width: the generated sequences (one window of ``frames`` for the paper's protocols).
-        margins: frame gaps of the 2-view EPE.
-        motion_threshold: of the motion-mask protocol.
-        node: also run the node protocol (the node's pipeline and its published motion and objects).
+    frames, height, width: the generated sequences (one window of ``frames`` for the paper's protocols).
+    margins: frame gaps of the 2-view EPE.
+    motion_threshold: of the motion-mask protocol.
+    node: also run the node protocol (the node's pipeline and its published motion and objects).
     """
 
     frames: int = 10
@@ -151,7 +160,9 @@ def evaluate_sequence(model: VDPM, seed: int, cfg: SyntheticEvalConfig, device: 
     return evaluate_sequence_data(model, seq, cfg, device)
 
 
-def evaluate_sequence_data(model: VDPM, seq: SyntheticSequence, cfg: SyntheticEvalConfig, device: str = "cpu") -> dict[str, dict[str, float]]:
+def evaluate_sequence_data(
+    model: VDPM, seq: SyntheticSequence, cfg: SyntheticEvalConfig, device: str = "cpu"
+) -> dict[str, dict[str, float]]:
     """:func:`evaluate_sequence` on a given sequence (e.g. read back from a ``vdpm synth`` bag)."""
     pred, extrinsics = _run(model, seq.images, device)
     result = sequence_metrics(pred, extrinsics, seq, cfg.motion_threshold)

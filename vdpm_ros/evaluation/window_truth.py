@@ -49,7 +49,9 @@ class MotionScores:
         return float(self.predicted.sum() / max(1, self.valid.sum()))
 
 
-def window_motion_scores(output: PipelineOutput, seq: SyntheticSequence, window: Sequence[int], motion_threshold: float) -> MotionScores | None:
+def window_motion_scores(
+    output: PipelineOutput, seq: SyntheticSequence, window: Sequence[int], motion_threshold: float
+) -> MotionScores | None:
     """Motion of a window's latest frame against exact ground truth; None when the window has no motion outputs."""
     r = output.result
     if r.scene_flow is None or len(window) < 2:

@@ -98,7 +98,9 @@ class ExportManifest:
             for file, size in data_files.items():
                 path = d / file
                 if not path.is_file():
-                    raise CorruptExportError(f"{path}: the {name} graph's weight file is missing: re-export or copy it beside {self.files[name]}")
+                    raise CorruptExportError(
+                        f"{path}: the {name} graph's weight file is missing: re-export or copy it beside {self.files[name]}"
+                    )
                 got = path.stat().st_size
                 if got != size:
                     raise CorruptExportError(

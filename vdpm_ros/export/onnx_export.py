@@ -98,7 +98,16 @@ def export_onnx(
         with torch.no_grad():
             enc_out = EncoderGraph(model)(images)
         log.info("exporting the encoder graph")
-        _export(EncoderGraph(model).eval(), (images,), out_dir / "encoder.onnx", ENCODER_INPUTS, ENCODER_OUTPUTS, {"images": {0: S}}, opset, external)
+        _export(
+            EncoderGraph(model).eval(),
+            (images,),
+            out_dir / "encoder.onnx",
+            ENCODER_INPUTS,
+            ENCODER_OUTPUTS,
+            {"images": {0: S}},
+            opset,
+            external,
+        )
         layer_tokens, time_tokens = enc_out[0], enc_out[2]
         del enc_out
         cond = torch.tensor([[0] * S_ex, [S_ex - 1] * S_ex])
@@ -129,8 +138,14 @@ def export_onnx(
             "decoder": {"layer_tokens": [4, "S", P, C2], "time_tokens": ["S", C2], "cond_times": ["Q", "S"], "frames": ["F"]},
         },
         outputs={
-            "encoder": {"layer_tokens": [4, "S", P, C2], "camera_tokens": ["S", C2], "time_tokens": ["S", C2], "pose_enc_iterations": [model.config.camera_head.num_iterations, "S", 9],
-                        "time_variant_pts3d": ["S", H, W, 3], "time_variant_conf": ["S", H, W]},
+            "encoder": {
+                "layer_tokens": [4, "S", P, C2],
+                "camera_tokens": ["S", C2],
+                "time_tokens": ["S", C2],
+                "pose_enc_iterations": [model.config.camera_head.num_iterations, "S", 9],
+                "time_variant_pts3d": ["S", H, W, 3],
+                "time_variant_conf": ["S", H, W],
+            },
             "decoder": {"pts3d": ["Q", "F", H, W, 3], "conf": ["Q", "F", H, W]},
         },  # fmt: skip
         source_checkpoint=str(checkpoint) if checkpoint else (source or "<in-memory model>"),

@@ -104,7 +104,9 @@ class ParityReport:
         return rows
 
 
-def compare(got: dict[str, np.ndarray], reference: dict[str, np.ndarray], atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> ParityReport:
+def compare(
+    got: dict[str, np.ndarray], reference: dict[str, np.ndarray], atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL
+) -> ParityReport:
     """Compare every reference array with ``got`` (missing or differently shaped arrays fail outright)."""
     if atol < 0 or rtol < 0:
         raise ValueError("atol and rtol must be >= 0")

@@ -21,9 +21,7 @@ def pose_encoding_to_cameras(pose_enc: Tensor, image_hw: tuple[int, int]) -> tup
     fy = (H / 2.0) / torch.tan(pose_enc[..., 7] / 2.0)
     fx = (W / 2.0) / torch.tan(pose_enc[..., 8] / 2.0)
     zero, one = torch.zeros_like(fx), torch.ones_like(fx)
-    intrinsics = torch.stack(
-        [fx, zero, zero + W / 2, zero, fy, zero + H / 2, zero, zero, one], dim=-1
-    ).reshape(*fx.shape, 3, 3)
+    intrinsics = torch.stack([fx, zero, zero + W / 2, zero, fy, zero + H / 2, zero, zero, one], dim=-1).reshape(*fx.shape, 3, 3)
     return extrinsics, intrinsics
 
 

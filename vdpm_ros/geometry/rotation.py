@@ -56,9 +56,7 @@ def mat_to_quat(rot: Tensor) -> Tensor:
     m = rot.reshape(*rot.shape[:-2], 9).unbind(-1)
     m00, m01, m02, m10, m11, m12, m20, m21, m22 = m
     # 4 * component^2 for (w, x, y, z)
-    four_sq = torch.stack(
-        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1
-    )
+    four_sq = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1)
     mag = torch.sqrt(four_sq.clamp_min(0.0))  # 2 * |component|
     # Row k: 4 * component_k * (w, x, y, z), each from off-diagonal sums/differences.
     candidates = torch.stack(

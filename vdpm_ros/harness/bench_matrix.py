@@ -29,7 +29,7 @@ DEFAULT_SIZES = ("84x112", "480x640", "720x1280", "1080x1920")
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """"HxW" -> (H, W)."""
+    """ "HxW" -> (H, W)."""
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:

@@ -56,7 +56,6 @@ def run_conformance(fixture_dir: str | Path, engine: str = "pytorch", work_dir: 
     if engine == "onnxruntime":
         import tempfile
 
-
         export_dir = Path(work_dir or tempfile.mkdtemp(prefix="vdpm_export_"))
         export_onnx(model, export_dir, image_hw, fixture_dir / "weights.safetensors")
         runner = load_engine(export_dir, "onnxruntime", device="cpu").model

@@ -185,8 +185,7 @@ def evaluate_live(
         # The node's own buffer rules (rate limit, stride) on the stamps that really went out.
         expected = expected_windows(sorted(cap.sent_at), params.pipeline)
         if progress:
-            print(f"live: replay done; waiting for the node to finish its windows ({len(cap.poses)} of {expected} back)",
-                  file=sys.stderr)
+            print(f"live: replay done; waiting for the node to finish its windows ({len(cap.poses)} of {expected} back)", file=sys.stderr)
         if not stats.matched:
             notes.append("the node's image subscription never matched: did it start? (see its log below)")
         # Paced by what the node reports, not by the clock: wait until it has received every frame sent and

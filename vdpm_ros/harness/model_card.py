@@ -52,7 +52,10 @@ def meets_bar(result: dict) -> tuple[bool, float]:
 
 def meets_object_bar(result: dict) -> bool:
     """Whether ``vdpm eval --synthetic`` JSON meets the moving-object bar (NaN fails: nothing was matched)."""
-    return result["object_recall"] >= OBJECT_BAR["object_recall"] and result["object_velocity_rel_error"] <= OBJECT_BAR["object_velocity_rel_error"]
+    return (
+        result["object_recall"] >= OBJECT_BAR["object_recall"]
+        and result["object_velocity_rel_error"] <= OBJECT_BAR["object_velocity_rel_error"]
+    )
 
 
 def _value(v: float) -> str:
@@ -234,8 +237,14 @@ def _motion_section(result: dict, model_source_json: Path | None, static_json: P
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", type=Path, default=None, help="the checkpoint (required unless --sections-only)")
-    p.add_argument("--run", type=Path, default=None, help="training run directory (train_config.json, history.json; required unless --sections-only)")
-    p.add_argument("--sections-only", action="store_true", help="rewrite only the generated motion and moving-object sections of the existing card --out")
+    p.add_argument(
+        "--run", type=Path, default=None, help="training run directory (train_config.json, history.json; required unless --sections-only)"
+    )
+    p.add_argument(
+        "--sections-only",
+        action="store_true",
+        help="rewrite only the generated motion and moving-object sections of the existing card --out",
+    )
     p.add_argument("--eval", type=Path, required=True, help="vdpm eval --synthetic JSON, with the node's default motion source")
     p.add_argument("--eval-model-source", type=Path, default=None, help="vdpm eval --synthetic --motion-source model JSON")
     p.add_argument("--eval-static", type=Path, default=None, help="vdpm eval --synthetic --static-scenes JSON")

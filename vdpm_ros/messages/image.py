@@ -130,7 +130,9 @@ def _pixels(img: ImagePayload, channels: int, dtype: type, max_input_pixels: int
     except (TypeError, ValueError, BufferError) as exc:
         raise ImageDecodingError(DecodeFailure.SIZE_MISMATCH, f"image data is not a byte buffer ({type(exc).__name__}: {exc})") from exc
     if raw.size < step * height:
-        raise ImageDecodingError(DecodeFailure.SIZE_MISMATCH, f"{encoding} image {width}x{height} needs {step * height} bytes, got {raw.size}")
+        raise ImageDecodingError(
+            DecodeFailure.SIZE_MISMATCH, f"{encoding} image {width}x{height} needs {step * height} bytes, got {raw.size}"
+        )
     rows = raw[: step * height].reshape(height, step)[:, :row_bytes]
     return rows.view(item).reshape(height, width, channels)
 

@@ -70,9 +70,7 @@ class DepthCheck:
         return self.reason is None
 
 
-def sanitize_depth(
-    depth: np.ndarray, max_depth_m: float = DEFAULT_MAX_DEPTH_M, min_valid_fraction: float = 0.0
-) -> DepthCheck:
+def sanitize_depth(depth: np.ndarray, max_depth_m: float = DEFAULT_MAX_DEPTH_M, min_valid_fraction: float = 0.0) -> DepthCheck:
     """Keep the pixels of ``depth [H, W]`` (metres, NaN/inf allowed) in (0, max_depth_m]; refuse an image with none.
 
     ``min_valid_fraction`` in [0, 1): refuse images where fewer pixels than this fraction are usable
@@ -263,7 +261,8 @@ def check_camera_info(
         how = (f", ROI {full_w}x{full_h}" if (full_h, full_w) != (h, w) else "") + (f", binning {bx}x{by}" if (bx, by) != (1, 1) else "")
         return _refuse(
             CameraInfoRejection.SIZE_MISMATCH,
-            f"it describes a {expected[1]}x{expected[0]} image" + (f" ({w}x{h}{how})" if how else "")
+            f"it describes a {expected[1]}x{expected[0]} image"
+            + (f" ({w}x{h}{how})" if how else "")
             + f", the image is {image_hw[1]}x{image_hw[0]}: publish the CameraInfo of this image stream",
         )
     if (bx, by, ox, oy) != (1, 1, 0, 0):

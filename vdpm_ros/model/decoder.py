@@ -25,8 +25,7 @@ class Decoder(nn.Module):
 
         def blocks() -> nn.ModuleList:
             return nn.ModuleList(
-                ConditionalBlock(dim, cfg.num_heads, cfg.mlp_ratio, cfg.init_values, cfg.qk_norm, self.rope)
-                for _ in range(cfg.depth)
+                ConditionalBlock(dim, cfg.num_heads, cfg.mlp_ratio, cfg.init_values, cfg.qk_norm, self.rope) for _ in range(cfg.depth)
             )
 
         # The extra ModuleList level reproduces the official parameter names (decoder.frame_blocks.0.<i>).

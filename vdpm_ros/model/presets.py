@@ -34,9 +34,7 @@ def cpu_tiny() -> VDPMConfig:
     times apart (observed: a cpu_small run ignored the target time for its first 475 steps). Only the
     initial values differ; the architecture and parameter names are the official ones.
     """
-    return dataclasses.replace(
-        cpu_small(), img_size=112, aggregator=AggregatorConfig(depth=8, num_heads=4, init_values=1.0)
-    )
+    return dataclasses.replace(cpu_small(), img_size=112, aggregator=AggregatorConfig(depth=8, num_heads=4, init_values=1.0))
 
 
 PRESETS = {"official": VDPMConfig.official, "cpu_small": cpu_small, "cpu_tiny": cpu_tiny}

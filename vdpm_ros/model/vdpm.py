@@ -163,9 +163,7 @@ class VDPM(nn.Module):
         cond = torch.tensor(times, device=state.time_tokens.device)[:, None, None].expand(len(times), B, S)
         decoded = self.decode_tokens(state, cond)[:, :, :, list(sel)]
         pts, conf = self._points(decoded, state.image_hw)
-        return DynamicPointMaps(
-            pts3d=pts.transpose(0, 1), conf=conf.transpose(0, 1), target_times=times, frames=sel
-        )
+        return DynamicPointMaps(pts3d=pts.transpose(0, 1), conf=conf.transpose(0, 1), target_times=times, frames=sel)
 
     def decode_per_frame(self, state: WindowState, frame_times: Tensor) -> PointMaps:
         """P_i(t_{c_i}) with each frame i conditioned on its own target time ``frame_times [B, S]``.

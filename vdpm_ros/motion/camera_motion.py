@@ -53,7 +53,9 @@ def _grid(shape: tuple[int, int], stride: int) -> np.ndarray:
     return out
 
 
-def fit_all(latest: LatestFrame, poses: dict[int, RelativePose], intrinsics: dict[int, np.ndarray], matches, match_ok, prior_weight: float) -> RigidityFit:
+def fit_all(
+    latest: LatestFrame, poses: dict[int, RelativePose], intrinsics: dict[int, np.ndarray], matches, match_ok, prior_weight: float
+) -> RigidityFit:
     """The rigidity fit of every pixel of L over the frames of ``poses`` (in their sorted order)."""
     frames = sorted(poses)
     n = latest.valid.size
@@ -97,7 +99,9 @@ def first_pose(
     if cfg.pose_hypotheses:
         pix = net_pixels(latest.valid.shape)
         guesses.append(
-            estimate_essential_pose(pix[coarse], match[coarse], latest.intrinsics, k_j, latest.depth[coarse], cfg.essential_threshold_px, seed=j)
+            estimate_essential_pose(
+                pix[coarse], match[coarse], latest.intrinsics, k_j, latest.depth[coarse], cfg.essential_threshold_px, seed=j
+            )
         )
         guesses.append(_model_pose(extrinsics, j, last, n, True))
     guesses = [g for g in guesses if g.ok]

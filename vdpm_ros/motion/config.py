@@ -136,7 +136,14 @@ class FlowMotionConfig:
         for name in ("min_component_px", "close_px", "open_px", "grow_unmatched_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FlowMotionConfig.{name} must be >= 0, got {getattr(self, name)}")
-        positive = ("fb_absolute_px", "pose_threshold_px", "essential_threshold_px", "refine_inlier_px", "robust_scale_px", "motion_threshold")
+        positive = (
+            "fb_absolute_px",
+            "pose_threshold_px",
+            "essential_threshold_px",
+            "refine_inlier_px",
+            "robust_scale_px",
+            "motion_threshold",
+        )
         for name in (*positive, "confidence_fb_px"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"FlowMotionConfig.{name} must be a positive finite number, got {getattr(self, name)}")

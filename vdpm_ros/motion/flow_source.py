@@ -226,13 +226,17 @@ def _lift(latest, own, ext, kn, dynamic, matches, match_valid, poses, targets, l
     if not wanted:
         return {}
     if cfg.lift_depth == "least_motion":
-        flows = lift_least_motion(latest.rays, latest.depth, matches, match_valid, {j: kn[j] for j in matches}, poses, cfg.lift_prior_weight)
+        flows = lift_least_motion(
+            latest.rays, latest.depth, matches, match_valid, {j: kn[j] for j in matches}, poses, cfg.lift_prior_weight
+        )
         return {t: flows[t] for t in wanted}
     static = latest.valid & ~dynamic
     out = {}
     for t in wanted:
         depth_t = _to_camera(_own(own, t)[0], ext[t])[..., 2]
-        out[t] = lift_with_target_depth(latest.points, depth_t, matches[t], match_valid[t], kn[t], poses[t], static, cfg.lift_depth_tolerance)
+        out[t] = lift_with_target_depth(
+            latest.points, depth_t, matches[t], match_valid[t], kn[t], poses[t], static, cfg.lift_depth_tolerance
+        )
     return out
 
 

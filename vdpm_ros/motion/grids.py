@@ -48,7 +48,9 @@ def working_to_net(uv: np.ndarray, transform: ImageTransform, work_hw: tuple[int
 def read_bilinear(field: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """``field [H, W, C]`` or ``[H, W]`` read at float positions ``uv [h, w, 2]`` (edges replicated)."""
     uv = np.asarray(uv, dtype=np.float32)
-    return cv2.remap(np.ascontiguousarray(field, dtype=np.float32), uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        np.ascontiguousarray(field, dtype=np.float32), uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def read_nearest(field: np.ndarray, uv: np.ndarray) -> np.ndarray:

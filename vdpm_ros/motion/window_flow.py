@@ -45,7 +45,9 @@ class LinkCache:
         return len(self._items)
 
 
-def _flow(images: Sequence[np.ndarray], a: int, b: int, dis: DisSettings, keys: Sequence[Hashable] | None, cache: LinkCache | None) -> np.ndarray:
+def _flow(
+    images: Sequence[np.ndarray], a: int, b: int, dis: DisSettings, keys: Sequence[Hashable] | None, cache: LinkCache | None
+) -> np.ndarray:
     if cache is None or keys is None:
         return dis_flow(images[a], images[b], dis)
     # The image size and settings are part of the key: a cache shared across settings must not mix them.

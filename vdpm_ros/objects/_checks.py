@@ -16,8 +16,9 @@ def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def check_float(owner: str, name: str, value: Any, minimum: float | None = None, strict: bool = False,
-                maximum: float | None = None) -> float:
+def check_float(
+    owner: str, name: str, value: Any, minimum: float | None = None, strict: bool = False, maximum: float | None = None
+) -> float:
     """A finite real number, optionally ``>= minimum`` (``> minimum`` when ``strict``) and ``<= maximum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{owner}.{name} must be a finite number, got {value!r}")

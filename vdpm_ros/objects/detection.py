@@ -26,15 +26,15 @@ from .segmentation import Segmentation, SegmentationConfig, segment_moving_pixel
 @dataclass(frozen=True)
 class ObjectDetectionConfig:
     """Attributes:
-        segmentation: how moving pixels are grouped into objects.
-        fit: the rigid-motion fit of each object.
-        box_percentile: the axis-aligned box spans this percentile to 100 minus it of the object's
-            points on each axis (0 = the full extent; e.g. 1 ignores a few stray border pixels).
-        grow_agreement: a pixel outside the motion mask, inside the convex hull of an object's pixels and
-            connected to them (in the image and in 3D, by the segmentation's rule) joins the object when
-            its rigid motion predicts the pixel's observed
-            position within this fraction of the object's median displacement; 0 = no growing. An object
-            whose fit residual is not below that tolerance does not grow (its motion explains nothing).
+    segmentation: how moving pixels are grouped into objects.
+    fit: the rigid-motion fit of each object.
+    box_percentile: the axis-aligned box spans this percentile to 100 minus it of the object's
+        points on each axis (0 = the full extent; e.g. 1 ignores a few stray border pixels).
+    grow_agreement: a pixel outside the motion mask, inside the convex hull of an object's pixels and
+        connected to them (in the image and in 3D, by the segmentation's rule) joins the object when
+        its rigid motion predicts the pixel's observed
+        position within this fraction of the object's median displacement; 0 = no growing. An object
+        whose fit residual is not below that tolerance does not grow (its motion explains nothing).
     """
 
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
@@ -232,8 +232,9 @@ def grow_object(label: int, labels: np.ndarray, observation: ObjectObservation, 
 
 def detect_moving_objects(observation: ObjectObservation, config: ObjectDetectionConfig = ObjectDetectionConfig()) -> ObjectDetections:
     """Segment the observation's moving pixels into objects, grow each by its rigid motion, and describe it."""
-    seg = segment_moving_pixels(observation.dynamic, observation.points, observation.usable, observation.camera_position,
-                                config.segmentation)
+    seg = segment_moving_pixels(
+        observation.dynamic, observation.points, observation.usable, observation.camera_position, config.segmentation
+    )
     objects = []
     labels = seg.labels.copy()
     for label, window in enumerate(ndimage.find_objects(seg.labels), start=1):

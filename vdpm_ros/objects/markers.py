@@ -32,10 +32,10 @@ _GOLDEN = 0.618033988749895
 @dataclass(frozen=True)
 class MarkerConfig:
     """Attributes:
-        arrow_time_s: an arrow is as long as the distance the object covers in this time at its velocity.
-        arrow_shaft_diameter: ARROW ``scale.x`` and head diameter ``scale.y`` = 2x it, in the points' units.
-        text_height: TEXT ``scale.z``, in the points' units.
-        box_alpha: opacity of the boxes (arrows and text are opaque).
+    arrow_time_s: an arrow is as long as the distance the object covers in this time at its velocity.
+    arrow_shaft_diameter: ARROW ``scale.x`` and head diameter ``scale.y`` = 2x it, in the points' units.
+    text_height: TEXT ``scale.z``, in the points' units.
+    box_alpha: opacity of the boxes (arrows and text are opaque).
     """
 
     arrow_time_s: float = 1.0
@@ -94,12 +94,16 @@ def track_color(track_id: int) -> tuple[float, float, float]:
 
 
 def speed_unit(units: str) -> str:
-    """"m/s" for metric outputs, "u/s" (model units per second) otherwise."""
+    """ "m/s" for metric outputs, "u/s" (model units per second) otherwise."""
     return "m/s" if units == "m" else "u/s"
 
 
-def object_markers(objects: tuple[TrackedObject, ...] | list[TrackedObject], units: str, up: np.ndarray | None = None,
-                   config: MarkerConfig = MarkerConfig()) -> ObjectMarkerSet:
+def object_markers(
+    objects: tuple[TrackedObject, ...] | list[TrackedObject],
+    units: str,
+    up: np.ndarray | None = None,
+    config: MarkerConfig = MarkerConfig(),
+) -> ObjectMarkerSet:
     """Markers for one window's tracked objects.
 
     Args:
@@ -121,14 +125,16 @@ def object_markers(objects: tuple[TrackedObject, ...] | list[TrackedObject], uni
         if speed > 0:
             start, end = det.centroid.copy(), det.centroid + velocity * config.arrow_time_s
         half_extent = 0.5 * float(np.abs(size) @ np.abs(up))
-        out.append(ObjectMarker(
-            track_id=int(obj.track_id),
-            color=track_color(obj.track_id),
-            box_center=centre,
-            box_size=size,
-            arrow_start=start,
-            arrow_end=end,
-            text=f"#{obj.track_id} {speed:.2f} {unit}",
-            text_position=centre + up * (half_extent + config.text_height),
-        ))
+        out.append(
+            ObjectMarker(
+                track_id=int(obj.track_id),
+                color=track_color(obj.track_id),
+                box_center=centre,
+                box_size=size,
+                arrow_start=start,
+                arrow_end=end,
+                text=f"#{obj.track_id} {speed:.2f} {unit}",
+                text_position=centre + up * (half_extent + config.text_height),
+            )
+        )
     return ObjectMarkerSet(delete_all_first=True, markers=tuple(out), config=config)

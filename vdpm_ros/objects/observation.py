@@ -51,9 +51,7 @@ class ObjectObservation:
 
     def __post_init__(self) -> None:
         if not int(self.source_stamp_ns) < int(self.stamp_ns):
-            raise ValueError(
-                f"ObjectObservation.source_stamp_ns ({self.source_stamp_ns}) must be before stamp_ns ({self.stamp_ns})"
-            )
+            raise ValueError(f"ObjectObservation.source_stamp_ns ({self.source_stamp_ns}) must be before stamp_ns ({self.stamp_ns})")
         if self.units not in UNITS:
             raise ValueError(f"ObjectObservation.units must be one of {UNITS}, got {self.units!r}")
         points = np.asarray(self.points)
@@ -61,9 +59,7 @@ class ObjectObservation:
             raise ValueError(f"ObjectObservation.points must be [H, W, 3], got shape {points.shape}")
         hw = points.shape[:2]
         if np.shape(self.source_points) != points.shape:
-            raise ValueError(
-                f"ObjectObservation.source_points must match points {points.shape}, got {np.shape(self.source_points)}"
-            )
+            raise ValueError(f"ObjectObservation.source_points must match points {points.shape}, got {np.shape(self.source_points)}")
         for name in ("dynamic", "confidence", "usable"):
             if np.shape(getattr(self, name)) != hw:
                 raise ValueError(f"ObjectObservation.{name} must be [H, W] = {hw}, got {np.shape(getattr(self, name))}")

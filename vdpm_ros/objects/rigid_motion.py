@@ -21,10 +21,10 @@ from ._checks import check_float, check_int
 @dataclass(frozen=True)
 class RigidFitConfig:
     """Attributes:
-        min_points: fewest finite point pairs for a fit (>= 3).
-        max_points: pairs used, evenly subsampled above this (the fit is O(N); this bounds it).
-        trim: after a first fit, pairs with a residual above ``trim`` times the median are dropped and
-            the fit repeated once; 0 disables it.
+    min_points: fewest finite point pairs for a fit (>= 3).
+    max_points: pairs used, evenly subsampled above this (the fit is O(N); this bounds it).
+    trim: after a first fit, pairs with a residual above ``trim`` times the median are dropped and
+        the fit repeated once; 0 disables it.
     """
 
     min_points: int = 10

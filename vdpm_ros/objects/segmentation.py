@@ -50,8 +50,7 @@ class SegmentationConfig:
     def __post_init__(self) -> None:
         owner = type(self).__name__
         check_int(owner, "min_pixels", self.min_pixels, 1)
-        object.__setattr__(self, "min_image_fraction",
-                           check_float(owner, "min_image_fraction", self.min_image_fraction, 0.0, maximum=1.0))
+        object.__setattr__(self, "min_image_fraction", check_float(owner, "min_image_fraction", self.min_image_fraction, 0.0, maximum=1.0))
         object.__setattr__(self, "split_distance", check_float(owner, "split_distance", self.split_distance, 0.0, strict=True))
         if self.connectivity not in (4, 8) or isinstance(self.connectivity, bool):
             raise ValueError(f"{owner}.connectivity must be 4 or 8, got {self.connectivity!r}")

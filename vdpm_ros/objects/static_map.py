@@ -32,13 +32,13 @@ _MASK = (1 << _BITS) - 1
 @dataclass(frozen=True)
 class StaticMapConfig:
     """Attributes:
-        voxel_size: voxel edge length, in the points' units (m, or model units without metric scale).
-        max_voxels: the map never holds more voxels than this.
-        eviction: "oldest" (least recently seen first; ties: farthest from the camera) or "farthest".
-        position: a voxel's point: "mean" of every point that fell into it, or the "latest" one.
-        clear_dynamic: remove the voxels that hold a moving point of the current window.
-        publish_period_s: :meth:`StaticMap.publish_due` is True at most once per this many seconds of
-            message time (the map is large and changes slowly: publish it at a low rate).
+    voxel_size: voxel edge length, in the points' units (m, or model units without metric scale).
+    max_voxels: the map never holds more voxels than this.
+    eviction: "oldest" (least recently seen first; ties: farthest from the camera) or "farthest".
+    position: a voxel's point: "mean" of every point that fell into it, or the "latest" one.
+    clear_dynamic: remove the voxels that hold a moving point of the current window.
+    publish_period_s: :meth:`StaticMap.publish_due` is True at most once per this many seconds of
+        message time (the map is large and changes slowly: publish it at a low rate).
     """
 
     voxel_size: float = 0.05
@@ -124,8 +124,14 @@ class StaticMap:
         self._remove(drop)
         return int(drop.sum())
 
-    def insert(self, points: np.ndarray, stamp_ns: int, rgb: np.ndarray | None = None,
-               dynamic_points: np.ndarray | None = None, viewpoint: np.ndarray | None = None) -> int:
+    def insert(
+        self,
+        points: np.ndarray,
+        stamp_ns: int,
+        rgb: np.ndarray | None = None,
+        dynamic_points: np.ndarray | None = None,
+        viewpoint: np.ndarray | None = None,
+    ) -> int:
         """Add one window's static points; returns the number of voxels they touched.
 
         Args:
@@ -174,8 +180,9 @@ class StaticMap:
         self._evict(points.mean(0) if viewpoint is None else np.asarray(viewpoint, dtype=np.float64))
         return int(n)
 
-    def _merge(self, keys: np.ndarray, sums: np.ndarray, rgb_sums: np.ndarray, counts: np.ndarray, latest: np.ndarray,
-               stamp_ns: int) -> None:
+    def _merge(
+        self, keys: np.ndarray, sums: np.ndarray, rgb_sums: np.ndarray, counts: np.ndarray, latest: np.ndarray, stamp_ns: int
+    ) -> None:
         """Insert new voxels (``keys`` sorted, none in the map) keeping the map sorted, in O(M + N) (no re-sort)."""
         m, n = self._keys.size, keys.size
         at = np.searchsorted(self._keys, keys) + np.arange(n)  # positions of the new rows in the merged arrays

@@ -35,12 +35,12 @@ _INFEASIBLE = 1e9
 @dataclass(frozen=True)
 class TrackerConfig:
     """Attributes:
-        gate_size_factor: the gate radius as a multiple of the larger box diagonal of track and detection.
-        min_gate: the smallest gate radius, in the points' units (0 = purely size-relative).
-        overlap_weight: weight of (1 - box IoU) in the assignment cost (0 = centroid distance only).
-        max_missed: windows in a row a track survives without a detection (0 = deleted at the first miss).
-        velocity_smoothing: weight of the track's previous velocity in an exponential average with the
-            new detection's (0 = the latest detection's velocity, in [0, 1)).
+    gate_size_factor: the gate radius as a multiple of the larger box diagonal of track and detection.
+    min_gate: the smallest gate radius, in the points' units (0 = purely size-relative).
+    overlap_weight: weight of (1 - box IoU) in the assignment cost (0 = centroid distance only).
+    max_missed: windows in a row a track survives without a detection (0 = deleted at the first miss).
+    velocity_smoothing: weight of the track's previous velocity in an exponential average with the
+        new detection's (0 = the latest detection's velocity, in [0, 1)).
     """
 
     gate_size_factor: float = 1.0
@@ -154,8 +154,9 @@ class ObjectTracker:
                 track.stamp_ns, track.missed = stamp, 0
                 track.observations += 1
             else:
-                track = _Track(next(self._ids), det.centroid, np.asarray(det.velocity, dtype=np.float64), det.box_min,
-                               det.box_max, stamp, 1, 0, stamp)
+                track = _Track(
+                    next(self._ids), det.centroid, np.asarray(det.velocity, dtype=np.float64), det.box_min, det.box_max, stamp, 1, 0, stamp
+                )
                 self._tracks.append(track)
                 matched_tracks.add(len(self._tracks) - 1)
             out.append(TrackedObject(track.track_id, det, track.velocity.copy(), track.observations, track.first_stamp_ns))

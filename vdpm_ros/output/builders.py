@@ -113,4 +113,3 @@ def diagnostics(T: MessageTypes, stamp_ns: int, name: str, level: int, message: 
     status = T.make("diagnostic_msgs/msg/DiagnosticStatus", level=level, name=name, message=message, hardware_id="vdpm_ros",
                     values=[T.make("diagnostic_msgs/msg/KeyValue", key=k, value=str(v)) for k, v in values.items()])  # fmt: skip
     return T.make("diagnostic_msgs/msg/DiagnosticArray", header=header(T, stamp_ns, ""), status=[status])
-

@@ -16,11 +16,23 @@ class OutputConfig:
     """Output topics (relative names: a namespace applies to them), frames and what to publish."""
 
     points_topic: str = setting("vdpm/points", "PointCloud2 xyz rgb confidence of the latest frame")
-    static_points_topic: str = setting("vdpm/static_points", "PointCloud2: the points of vdpm/points outside the motion mask (same frame, stamp and fields), for costmaps and octomaps")
+    static_points_topic: str = setting(
+        "vdpm/static_points",
+        "PointCloud2: the points of vdpm/points outside the motion mask (same frame, stamp and fields), for costmaps and octomaps",
+    )
     dynamic_points_topic: str = setting("vdpm/dynamic_points", "PointCloud2: the points of vdpm/points inside the motion mask")
-    moving_objects_topic: str = setting("vdpm/moving_objects", "vdpm_ros/MovingObjectArray: tracked moving objects (id, centroid, velocity, rigid motion, box), one message per window")
-    object_markers_topic: str = setting("vdpm/moving_objects/markers", "visualization_msgs/MarkerArray of the moving objects (boxes, velocity arrows, ids) for RViz and Foxglove")
-    static_map_topic: str = setting("vdpm/static_map", "PointCloud2 x y z rgb: static points accumulated in odom_frame, one per voxel; transient local, every static_map_period")
+    moving_objects_topic: str = setting(
+        "vdpm/moving_objects",
+        "vdpm_ros/MovingObjectArray: tracked moving objects (id, centroid, velocity, rigid motion, box), one message per window",
+    )
+    object_markers_topic: str = setting(
+        "vdpm/moving_objects/markers",
+        "visualization_msgs/MarkerArray of the moving objects (boxes, velocity arrows, ids) for RViz and Foxglove",
+    )
+    static_map_topic: str = setting(
+        "vdpm/static_map",
+        "PointCloud2 x y z rgb: static points accumulated in odom_frame, one per voxel; transient local, every static_map_period",
+    )
     scene_flow_topic: str = setting("vdpm/scene_flow", "PointCloud2 x y z vx vy vz confidence dynamic")
     scene_flow_msg_topic: str = setting("vdpm/scene_flow_stamped", "vdpm_ros/SceneFlow with source and target stamps")
     motion_mask_topic: str = setting("vdpm/motion_mask", "mono8 Image at the input resolution, 255 = moving")
@@ -31,10 +43,19 @@ class OutputConfig:
     camera_info_topic: str = setting("vdpm/camera_info", "estimated intrinsics mapped to the input image")
     optical_flow_topic: str = setting("vdpm/optical_flow", "32FC2 Image: pixel displacement from the latest to the previous frame")
     window_topic: str = setting("vdpm/window", "vdpm_ros/Window (when publish_window)")
-    odom_frame: str = setting("vdpm_odom", "frame of poses, path, odometry and clouds: the first camera's optical frame (z forward, y down), so not named odom, which a robot's wheel odometry owns (REP 105)")
+    odom_frame: str = setting(
+        "vdpm_odom",
+        "frame of poses, path, odometry and clouds: the first camera's optical frame (z forward, y down), so not named odom, which a robot's wheel odometry owns (REP 105)",
+    )
     camera_frame: str = setting("", "camera optical frame (REP 103); empty = the image header's frame_id")
-    odometry_variance: float = setting(1.0, "diagonal of the pose and twist covariances of /vdpm/odometry (units^2, rad^2): V-DPM gives no uncertainty, so this is a placeholder, large on purpose so that a fuser does not trust the estimate blindly", min=0.0)
-    publish_tf: bool = setting(True, "broadcast odom_frame -> camera_frame on /tf; turn off when the robot's TF tree already gives camera_frame a parent")
+    odometry_variance: float = setting(
+        1.0,
+        "diagonal of the pose and twist covariances of /vdpm/odometry (units^2, rad^2): V-DPM gives no uncertainty, so this is a placeholder, large on purpose so that a fuser does not trust the estimate blindly",
+        min=0.0,
+    )
+    publish_tf: bool = setting(
+        True, "broadcast odom_frame -> camera_frame on /tf; turn off when the robot's TF tree already gives camera_frame a parent"
+    )
     publish_window: bool = setting(False, "publish the full window message on window_topic")
 
     def __post_init__(self) -> None:

@@ -81,21 +81,55 @@ class PipelineConfig:
     """
 
     window_size: int = setting(5, "frames per window (V-DPM was trained on 5-19)", min=1)
-    stride: int = setting(1, "new frames between two windows (window_size - stride frames overlap; stride >= window_size: no overlap, frames between windows are not processed)", min=1)
+    stride: int = setting(
+        1,
+        "new frames between two windows (window_size - stride frames overlap; stride >= window_size: no overlap, frames between windows are not processed)",
+        min=1,
+    )
     min_frame_interval: float = setting(0.0, "seconds: frames closer than this to the last accepted frame are skipped", min=0.0)
-    time_jump_reset: float = setting(1.0, "seconds: a stamp going back by more than this (looped bag) resets the stream; 0 = reject every backwards stamp", min=0.0)
-    preprocess_mode: str = setting("crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=PREPROCESS_MODES)
-    resample: str = setting("nearest", "how network-resolution maps are read at camera pixels: nearest (never blends across a depth edge) or bilinear", choices=RESAMPLE_MODES, node=False)
+    time_jump_reset: float = setting(
+        1.0, "seconds: a stamp going back by more than this (looped bag) resets the stream; 0 = reject every backwards stamp", min=0.0
+    )
+    preprocess_mode: str = setting(
+        "crop", "crop (width to the model size, centre-crop) or pad (longest side, white pad)", choices=PREPROCESS_MODES
+    )
+    resample: str = setting(
+        "nearest",
+        "how network-resolution maps are read at camera pixels: nearest (never blends across a depth edge) or bilinear",
+        choices=RESAMPLE_MODES,
+        node=False,
+    )
     confidence_percentile: float = setting(50.0, "point cloud keeps points above this confidence percentile", min=0.0, max=99.9)
-    motion_threshold: float = setting(DEFAULT_MOTION_THRESHOLD, "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest", min=1e-6)
-    scale_mode: str = setting("none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=SCALE_MODES)
+    motion_threshold: float = setting(
+        DEFAULT_MOTION_THRESHOLD,
+        "a point is dynamic when it moves more than this times the mean distance of the scene to the camera, from the window's first or previous frame to the latest",
+        min=1e-6,
+    )
+    scale_mode: str = setting(
+        "none", "none (model units), fixed (times fixed_scale), depth (from the aligned depth topic)", choices=SCALE_MODES
+    )
     fixed_scale: float = setting(1.0, "metres per model unit when scale_mode is fixed", min=1e-9)
-    depth_scale_min_pixels: int = setting(100, "fewest valid depth pixels for a metric-scale estimate (below it the previous window's factor is reused)", min=1, node=False)
-    motion_source: str = setting("auto", "where motion comes from: model (the network's decoder, what the official weights give), flow (optical flow with the model's depth and cameras, for a network that did not learn motion), auto (model when the checkpoint says its decoder learned motion, else flow)", choices=MOTION_SOURCES)
-    motion_span: str = setting("window", "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)", choices=MOTION_SPANS)
-    decode_previous_time: bool = setting(True, "decode the previous (and first) target time: scene flow, motion mask and optical flow need it", node=False)
+    depth_scale_min_pixels: int = setting(
+        100, "fewest valid depth pixels for a metric-scale estimate (below it the previous window's factor is reused)", min=1, node=False
+    )
+    motion_source: str = setting(
+        "auto",
+        "where motion comes from: model (the network's decoder, what the official weights give), flow (optical flow with the model's depth and cameras, for a network that did not learn motion), auto (model when the checkpoint says its decoder learned motion, else flow)",
+        choices=MOTION_SOURCES,
+    )
+    motion_span: str = setting(
+        "window",
+        "window: dynamic = moved since the window's first or previous frame (one more decoder pass); step: since the previous frame only (cheaper, but depends on the frame rate)",
+        choices=MOTION_SPANS,
+    )
+    decode_previous_time: bool = setting(
+        True, "decode the previous (and first) target time: scene flow, motion mask and optical flow need it", node=False
+    )
     precision: str = setting("float32", "backbone/decoder precision: float32, bfloat16 or float16 (heads stay float32)", choices=PRECISIONS)
-    output_resolution: str = setting("network", "grid of the published maps and clouds: network (the camera image at the scale the network sees it), camera (every camera pixel: costs grow with the camera), or a largest width in pixels such as 640")
+    output_resolution: str = setting(
+        "network",
+        "grid of the published maps and clouds: network (the camera image at the scale the network sees it), camera (every camera pixel: costs grow with the camera), or a largest width in pixels such as 640",
+    )
     queue_size: int = setting(2, "windows waiting for the model; when full the oldest is dropped (and counted)", min=1)
     stitch: bool = setting(True, "align successive windows (Sim(3) on static points) into one odometry frame")
     stitch_min_points: int = setting(100, "fewest confident static shared points for a Sim(3) fit", min=3, node=False)
@@ -118,8 +152,7 @@ class PipelineConfig:
             )
         if self.stitch_min_points > self.stitch_max_points:
             raise ValueError(
-                f"PipelineConfig.stitch_min_points ({self.stitch_min_points}) must be <= stitch_max_points "
-                f"({self.stitch_max_points})"
+                f"PipelineConfig.stitch_min_points ({self.stitch_min_points}) must be <= stitch_max_points ({self.stitch_max_points})"
             )
 
     @property

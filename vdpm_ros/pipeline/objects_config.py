@@ -21,14 +21,32 @@ class ObjectsConfig:
     scene lies about one model unit from its camera), as everything the node publishes in one frame.
     """
 
-    moving_objects: bool = setting(True, "group the moving pixels into objects, track them across windows and publish vdpm/moving_objects and its markers")
-    object_min_pixels: int = setting(20, "fewest pixels of a moving object; smaller groups of moving pixels are noise (at least 0.05 % of the image is needed too)", min=1)
-    object_split_distance: float = setting(0.05, "neighbouring moving pixels belong to one object only if their points are closer than this fraction of their distance from the camera", min=1e-6)
-    track_max_missed: int = setting(3, "windows in a row a track survives without a detection; then its id is dropped (ids are never reused)", min=0)
+    moving_objects: bool = setting(
+        True, "group the moving pixels into objects, track them across windows and publish vdpm/moving_objects and its markers"
+    )
+    object_min_pixels: int = setting(
+        20,
+        "fewest pixels of a moving object; smaller groups of moving pixels are noise (at least 0.05 % of the image is needed too)",
+        min=1,
+    )
+    object_split_distance: float = setting(
+        0.05,
+        "neighbouring moving pixels belong to one object only if their points are closer than this fraction of their distance from the camera",
+        min=1e-6,
+    )
+    track_max_missed: int = setting(
+        3, "windows in a row a track survives without a detection; then its id is dropped (ids are never reused)", min=0
+    )
     static_map: bool = setting(True, "accumulate the static points of stitched windows into vdpm/static_map (needs stitch)")
-    static_map_voxel_size: float = setting(0.05, "voxel edge of the static map, in the clouds' units (m with metric scale, else model units)", min=1e-6)
-    static_map_max_voxels: int = setting(200000, "the static map never holds more voxels than this (the least recently seen go first)", min=1)
-    static_map_period: float = setting(1.0, "seconds of message time between two vdpm/static_map messages (transient local: a late subscriber gets the last one)", min=0.0)
+    static_map_voxel_size: float = setting(
+        0.05, "voxel edge of the static map, in the clouds' units (m with metric scale, else model units)", min=1e-6
+    )
+    static_map_max_voxels: int = setting(
+        200000, "the static map never holds more voxels than this (the least recently seen go first)", min=1
+    )
+    static_map_period: float = setting(
+        1.0, "seconds of message time between two vdpm/static_map messages (transient local: a late subscriber gets the last one)", min=0.0
+    )
 
     def __post_init__(self) -> None:
         check_settings(self)

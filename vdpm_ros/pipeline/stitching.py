@@ -105,13 +105,7 @@ def fit_anchor_pair(
     """
     if source.points.shape != target_points.shape:
         return AnchorFit(None, 0, float("nan"))  # different network grids: the pixels do not correspond
-    mask = (
-        source.confident
-        & source.static
-        & target_usable
-        & np.isfinite(source.points).all(-1)
-        & np.isfinite(target_points).all(-1)
-    )
+    mask = source.confident & source.static & target_usable & np.isfinite(source.points).all(-1) & np.isfinite(target_points).all(-1)
     idx = np.flatnonzero(mask)
     if idx.size < min_points:
         return AnchorFit(None, int(idx.size), float("nan"))
@@ -189,8 +183,7 @@ class WindowStitcher:
     ) -> None:
         if min_points < 3 or max_points < min_points or max_anchors < 1:
             raise ValueError(
-                f"WindowStitcher needs 3 <= min_points <= max_points and max_anchors >= 1, got "
-                f"{min_points}, {max_points}, {max_anchors}"
+                f"WindowStitcher needs 3 <= min_points <= max_points and max_anchors >= 1, got {min_points}, {max_points}, {max_anchors}"
             )
         self.with_scale = with_scale
         self.min_points = min_points

@@ -199,8 +199,7 @@ class NodeAccounts:
         b, w, g = self.buffer, self.worker, self.gaps
         parts = [
             f"{self.images.arrived} images arrived: {b.pushed} frames received ({b.accepted} accepted, {b.skipped_rate} skipped by "
-            f"rate limit, {b.rejected_backwards} rejected for stamps), {self.images.rejected_total} rejected"
-            + _reasons(self.images),
+            f"rate limit, {b.rejected_backwards} rejected for stamps), {self.images.rejected_total} rejected" + _reasons(self.images),
             f"about {g.missed} frames missed before the node (stamp gaps; {g.out_of_order} out of order, {g.pauses} pauses)",
         ]
         if self.depth.arrived or self.depth_pairing.accepted:

@@ -101,9 +101,7 @@ def play_bag(
     stats.wall_seconds = time.monotonic() - start_wall
     # publish() only queues a message: a player that exits at once can take the last ones with it,
     # reliable QoS or not. Wait until the subscribers have them (best-effort publishers return at once).
-    stats.unacknowledged = tuple(
-        topic for topic, (pub, _) in pubs.items() if not pub.wait_for_all_acked(Duration(seconds=ack_timeout))
-    )
+    stats.unacknowledged = tuple(topic for topic, (pub, _) in pubs.items() if not pub.wait_for_all_acked(Duration(seconds=ack_timeout)))
     if stats.unacknowledged:
         node.get_logger().warning(f"subscribers did not acknowledge every message on {list(stats.unacknowledged)} within {ack_timeout} s")
     return stats

@@ -170,12 +170,18 @@ class CameraIntake:
             metres = depth_image_metres(payload, self.limits.max_input_pixels)
         except ImageDecodingError as exc:
             self.depth.reject(exc.reason.value)
-            self.report("warning", f"depth/{exc.reason.value}", f"depth image at {stamp_ns * 1e-9:.3f} s rejected ({exc.reason.value}): {exc}")
+            self.report(
+                "warning", f"depth/{exc.reason.value}", f"depth image at {stamp_ns * 1e-9:.3f} s rejected ({exc.reason.value}): {exc}"
+            )
             return False
         check = sanitize_depth(metres, self.limits.max_depth_m)
         if not check.ok:
             self.depth.reject(check.reason.value)
-            self.report("warning", f"depth/{check.reason.value}", f"depth image at {stamp_ns * 1e-9:.3f} s rejected ({check.reason.value}): {check.message}")
+            self.report(
+                "warning",
+                f"depth/{check.reason.value}",
+                f"depth image at {stamp_ns * 1e-9:.3f} s rejected ({check.reason.value}): {check.message}",
+            )
             return False
         with self._lock:
             self._depths.append((int(stamp_ns), check.depth))

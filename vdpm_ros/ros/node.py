@@ -92,7 +92,9 @@ class VdpmNode(Node):
 
         self._types = RclpyTypes()
         self._outputs = self._output_publishers()
-        self.pub_diag = self.create_publisher(self._types.message_class("diagnostic_msgs/msg/DiagnosticArray"), "/diagnostics", QoSProfile(depth=5))
+        self.pub_diag = self.create_publisher(
+            self._types.message_class("diagnostic_msgs/msg/DiagnosticArray"), "/diagnostics", QoSProfile(depth=5)
+        )
         # Steady time: with use_sim_time and no /clock yet (a bag not started) diagnostics must still come.
         self.create_timer(node.diagnostics_period, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
         # Last: its worker thread must not outlive a constructor that fails above (a bad topic name, say).
@@ -154,7 +156,7 @@ class VdpmNode(Node):
             try:
                 cls = self._types.message_class(channel.msgtype)
             except (ImportError, AttributeError):
-                hint = ("run scripts/setup_ros_venv.sh or colcon build" if channel.custom else "install its message package")
+                hint = "run scripts/setup_ros_venv.sh or colcon build" if channel.custom else "install its message package"
                 self.get_logger().warning(f"{channel.msgtype} is not available: {channel.topic} is off ({hint})")
                 continue
             qos = QoSProfile(depth=channel.depth, durability=DurabilityPolicy.get_from_short_key(channel.durability))
@@ -205,7 +207,9 @@ class VdpmNode(Node):
             kind = "frame/" + "_".join(outcome.reason.split(":")[0].split()[:2])  # frame_rejected, frame_skipped, image_size, time_jumped
             self.intake.report("warning", kind, f"frame at {frame.stamp_s:.3f} s: {outcome.reason}")
         if outcome.dropped_older:
-            self.intake.report("warning", "window/dropped_queue_full", "inference is not keeping up: dropped the oldest queued window (see /diagnostics)")
+            self.intake.report(
+                "warning", "window/dropped_queue_full", "inference is not keeping up: dropped the oldest queued window (see /diagnostics)"
+            )
 
     def _on_image(self, msg: Image) -> None:
         stamp = conv.stamp_to_ns(msg.header.stamp)
@@ -262,7 +266,13 @@ class VdpmNode(Node):
         stats = self.pipeline.stats()
         i = self.intake
         return NodeAccounts(
-            i.images.snapshot(), i.depth.snapshot(), i.depth_pairing.snapshot(), i.camera_info.snapshot(), stats.buffer, stats.worker, i.gaps
+            i.images.snapshot(),
+            i.depth.snapshot(),
+            i.depth_pairing.snapshot(),
+            i.camera_info.snapshot(),
+            stats.buffer,
+            stats.worker,
+            i.gaps,
         )
 
     def _publish_diagnostics(self) -> None:
@@ -329,7 +339,9 @@ class VdpmNode(Node):
         accounts = self.accounts()
         self._log("info", f"stopping: {accounts.summary()}")
         if abandoned:
-            self._log("warning", f"the window in progress was abandoned unpublished after {timeout:g} s (shutdown_timeout, or a second signal)")
+            self._log(
+                "warning", f"the window in progress was abandoned unpublished after {timeout:g} s (shutdown_timeout, or a second signal)"
+            )
         self._quiet = True
         return accounts
 

@@ -32,8 +32,12 @@ AUTO_QUEUE_DEPTH = {"sensor_data": 5, "reliable": 500}
 class NodeSettings:
     """What only the ROS node has: how it subscribes, what input it accepts, how often it reports, how it stops."""
 
-    image_transport: str = setting("raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed"))
-    image_qos: str = setting("sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable"))
+    image_transport: str = setting(
+        "raw", "subscribe to image (raw) or image/compressed (jpeg/png), not both", choices=("raw", "compressed")
+    )
+    image_qos: str = setting(
+        "sensor_data", "QoS of the image subscriptions: sensor_data (best effort) or reliable", choices=("sensor_data", "reliable")
+    )
     image_queue_depth: int = setting(
         0,
         "messages each image, depth and camera_info subscription holds while the node is busy; 0 = 5 with sensor_data "
@@ -45,7 +49,9 @@ class NodeSettings:
         DEFAULT_MAX_INPUT_PIXELS, "images (colour or depth) declaring more than width x height pixels are rejected before decoding; "
         "the default 4096 x 3072 admits 4K and 12 MP cameras", min=1,
     )  # fmt: skip
-    max_depth: float = setting(DEFAULT_MAX_DEPTH_M, "metres: depth pixels beyond this are no measurement (a depth image with none left is rejected)", min=1e-3)
+    max_depth: float = setting(
+        DEFAULT_MAX_DEPTH_M, "metres: depth pixels beyond this are no measurement (a depth image with none left is rejected)", min=1e-3
+    )
     depth_stamp_tolerance: float = setting(
         DEFAULT_MAX_DEPTH_STAMP_DIFF_NS * 1e-9, "seconds: a colour frame takes the depth image nearest in stamp only within this", min=0.0
     )

@@ -30,7 +30,9 @@ _MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 class ModelSettings:
     """Which model runs, on which engine and device (node parameters of the same names)."""
 
-    model_path: str = setting("", "checkpoint (.safetensors or official model.pt) or an ONNX export directory (vdpm export); empty = the embedded default model")
+    model_path: str = setting(
+        "", "checkpoint (.safetensors or official model.pt) or an ONNX export directory (vdpm export); empty = the embedded default model"
+    )
     engine: str = setting("auto", "auto (ONNX Runtime for an export directory, else PyTorch), pytorch or onnxruntime", choices=ENGINES)
     device: str = setting("auto", "auto (cuda if available), cpu, cuda, cuda:N")
     allow_vggt: bool = setting(False, "accept a plain VGGT checkpoint (decoder untrained: flow and masks are meaningless)")

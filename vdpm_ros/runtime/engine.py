@@ -70,8 +70,7 @@ def _ort_providers(device: str) -> list:
     device_id = int(device.split(":")[1]) if ":" in device else 0
     if "CUDAExecutionProvider" not in available:
         raise EngineUnavailableError(
-            f"device {device!r} needs ONNX Runtime's CUDAExecutionProvider (pip install onnxruntime-gpu); "
-            f"this build has {available}"
+            f"device {device!r} needs ONNX Runtime's CUDAExecutionProvider (pip install onnxruntime-gpu); this build has {available}"
         )
     return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
 
@@ -117,8 +116,14 @@ def load_engine(
             )
         on = (device if device.startswith("cuda") else "cuda") if running == "CUDAExecutionProvider" else "cpu"
         h, w = model.image_hw
-        return LoadedEngine(model, "onnxruntime", on, f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})",
-                            source=str(path), motion_trained=bool(model.motion_trained))
+        return LoadedEngine(
+            model,
+            "onnxruntime",
+            on,
+            f"ONNX export {path} for {w}x{h} network inputs (ONNX Runtime, {running})",
+            source=str(path),
+            motion_trained=bool(model.motion_trained),
+        )
     if path.is_dir():
         raise ValueError(f"{path} is a directory (an ONNX export?); the pytorch engine needs a checkpoint file")
     on = resolve_device(device)

@@ -74,7 +74,9 @@ def _open_session(ort, path: Path, name: str, dtype: str, providers: list, sessi
                 "CUDA provider (onnxruntime-gpu, device cuda) or TensorRT, or export fp16/fp32 for the CPU"
                 if dtype == "bf16" else "export fp32 for this provider, or use one that has the kernel"
             )  # fmt: skip
-            raise EngineUnavailableError(f"{path}: ONNX Runtime {ort.__version__} on {wanted} cannot run this {dtype} {name} graph ({message}); {hint}") from None
+            raise EngineUnavailableError(
+                f"{path}: ONNX Runtime {ort.__version__} on {wanted} cannot run this {dtype} {name} graph ({message}); {hint}"
+            ) from None
         raise CorruptExportError(
             f"{path}: ONNX Runtime cannot load the {name} graph ({kind}: {message}); the file or its weight file is "
             "damaged or not written by `vdpm export`: re-export"
@@ -177,7 +179,9 @@ class OnnxRuntimeEngine:
         }
         return tuple(self.decoder.run(None, feeds))
 
-    def decode(self, state: OrtWindowState, target_times: Sequence[int] | None = None, frames: Sequence[int] | None = None) -> DynamicPointMaps:
+    def decode(
+        self, state: OrtWindowState, target_times: Sequence[int] | None = None, frames: Sequence[int] | None = None
+    ) -> DynamicPointMaps:
         times = frame_indices(target_times, state.frames, "target_times")
         sel = frame_indices(frames, state.frames, "frames")
         cond = np.repeat(np.asarray(times)[:, None], state.frames, axis=1)

@@ -56,9 +56,7 @@ def sample_intrinsics(rng: np.random.Generator, config: SceneConfig) -> np.ndarr
     )
 
 
-def sample_camera_trajectory(
-    rng: np.random.Generator, config: SceneConfig, room: RoomBox, times: np.ndarray
-) -> CameraTrajectory:
+def sample_camera_trajectory(rng: np.random.Generator, config: SceneConfig, room: RoomBox, times: np.ndarray) -> CameraTrajectory:
     """Random smooth camera path that stays inside ``room`` and looks into it.
 
     Args:
@@ -85,18 +83,14 @@ def sample_camera_trajectory(
         radius = np.linalg.norm(offset)
         phase = np.arctan2(offset[1], offset[0]) + rng.choice([-1.0, 1.0]) * speed / radius * t
         climb = rng.uniform(-0.3, 0.3) * speed * t
-        positions = np.stack(
-            [focus[0] + radius * np.cos(phase), focus[1] + radius * np.sin(phase), start[2] + climb], axis=-1
-        )
+        positions = np.stack([focus[0] + radius * np.cos(phase), focus[1] + radius * np.sin(phase), start[2] + climb], axis=-1)
         targets = np.tile(focus, (t.shape[0], 1))
     elif kind == "dolly":
         forward = (focus - start) * np.array([1.0, 1.0, 0.0])
         forward /= np.linalg.norm(forward)
         lateral = np.cross(forward, UP)
         direction = (
-            rng.uniform(-0.6, 0.6) * forward
-            + rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.0) * lateral
-            + rng.uniform(-0.2, 0.2) * UP
+            rng.uniform(-0.6, 0.6) * forward + rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.0) * lateral + rng.uniform(-0.2, 0.2) * UP
         )
         direction /= np.linalg.norm(direction)
         bob_freq = 2.0 * np.pi * rng.uniform(0.1, 0.25) * config.fps

@@ -121,9 +121,7 @@ class SceneConfig:
             raise ValueError(f"SceneConfig image size must be at least 2x2, got {self.height}x{self.width}")
         _check_positive("fps", self.fps)
         if self.min_objects > self.max_objects:
-            raise ValueError(
-                f"SceneConfig.min_objects ({self.min_objects}) must be <= max_objects ({self.max_objects})"
-            )
+            raise ValueError(f"SceneConfig.min_objects ({self.min_objects}) must be <= max_objects ({self.max_objects})")
         if self.deforming_objects > self.min_objects:
             raise ValueError(
                 f"SceneConfig.deforming_objects ({self.deforming_objects}) must be <= min_objects "
@@ -137,9 +135,7 @@ class SceneConfig:
             if getattr(self, name)[0] <= 0.0:
                 raise ValueError(f"SceneConfig.{name} must be positive, got {getattr(self, name)}")
         if self.room_size_range[0] < 2.5:
-            raise ValueError(
-                f"SceneConfig.room_size_range must start at >= 2.5 m so the camera fits, got {self.room_size_range}"
-            )
+            raise ValueError(f"SceneConfig.room_size_range must start at >= 2.5 m so the camera fits, got {self.room_size_range}")
         if self.room_height_range[0] < 2.0:
             raise ValueError(f"SceneConfig.room_height_range must start at >= 2.0 m, got {self.room_height_range}")
         if self.camera_height_range[0] < 0.5 or self.camera_height_range[1] > self.room_height_range[0] - 0.4:
@@ -147,18 +143,14 @@ class SceneConfig:
                 "SceneConfig.camera_height_range must lie within [0.5, min room height - 0.4] m, "
                 f"got {self.camera_height_range} with room_height_range {self.room_height_range}"
             )
-        for name in ("camera_step_range", "object_step_range", "object_rotation_deg_range",
-                     "deform_cycles_per_frame_range"):
+        for name in ("camera_step_range", "object_step_range", "object_rotation_deg_range", "deform_cycles_per_frame_range"):
             if getattr(self, name)[0] < 0.0:
                 raise ValueError(f"SceneConfig.{name} must be non-negative, got {getattr(self, name)}")
         if self.camera_step_range[1] > 1.0:
-            raise ValueError(
-                f"SceneConfig.camera_step_range above 1 m/frame leaves no overlap, got {self.camera_step_range}"
-            )
+            raise ValueError(f"SceneConfig.camera_step_range above 1 m/frame leaves no overlap, got {self.camera_step_range}")
         if self.deform_cycles_per_frame_range[1] > 0.5:
             raise ValueError(
-                "SceneConfig.deform_cycles_per_frame_range must be <= 0.5 cycles/frame (Nyquist), "
-                f"got {self.deform_cycles_per_frame_range}"
+                f"SceneConfig.deform_cycles_per_frame_range must be <= 0.5 cycles/frame (Nyquist), got {self.deform_cycles_per_frame_range}"
             )
         lo, hi = self.ambient_range
         if lo < 0.0 or hi > 1.0:

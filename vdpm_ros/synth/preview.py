@@ -45,7 +45,9 @@ def write_preview(seq: SyntheticSequence, path: str | Path, shown: int = 4) -> P
             ax.set_yticks([])
     for ax, title in zip(axs[0], columns):
         ax.set_title(title, fontsize=9)
-    fig.suptitle(f"seed {seq.seed}: {seq.num_frames} frames, {len(seq.objects)} objects, {seq.motion_mask.mean():.1%} moving pixels", fontsize=10)
+    fig.suptitle(
+        f"seed {seq.seed}: {seq.num_frames} frames, {len(seq.objects)} objects, {seq.motion_mask.mean():.1%} moving pixels", fontsize=10
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

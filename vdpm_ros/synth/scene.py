@@ -230,9 +230,7 @@ def _sample_object(
     return None
 
 
-def _placement_ok(
-    centres: np.ndarray, radius: float, camera: CameraTrajectory, room: RoomBox, others: list[SceneObject]
-) -> bool:
+def _placement_ok(centres: np.ndarray, radius: float, camera: CameraTrajectory, room: RoomBox, others: list[SceneObject]) -> bool:
     if not room.contains_sphere(centres, radius, margin=0.02):
         return False
     if np.any(np.linalg.norm(centres - camera.positions, axis=-1) < radius + _CAMERA_CLEARANCE):
@@ -245,17 +243,13 @@ def _placement_ok(
     return True
 
 
-def _camera_point(
-    camera: CameraTrajectory, intrinsics: np.ndarray, frame: int, u: float, v: float, depth: float
-) -> np.ndarray:
+def _camera_point(camera: CameraTrajectory, intrinsics: np.ndarray, frame: int, u: float, v: float, depth: float) -> np.ndarray:
     """Room point [3] seen at pixel (u, v) of ``frame`` at ``depth`` (camera z, metres)."""
     ray = np.array([(u - intrinsics[0, 2]) / intrinsics[0, 0], (v - intrinsics[1, 2]) / intrinsics[1, 1], 1.0])
     return camera.positions[frame] + camera.rotations[frame] @ (depth * ray)
 
 
-def _wall_depth(
-    camera: CameraTrajectory, intrinsics: np.ndarray, room: RoomBox, frame: int, u: float, v: float
-) -> float:
+def _wall_depth(camera: CameraTrajectory, intrinsics: np.ndarray, room: RoomBox, frame: int, u: float, v: float) -> float:
     """Camera-z depth at which pixel (u, v) of ``frame`` meets the room."""
     ray = np.array([(u - intrinsics[0, 2]) / intrinsics[0, 0], (v - intrinsics[1, 2]) / intrinsics[1, 1], 1.0])
     t, _ = room.intersect(camera.positions[frame][None], (camera.rotations[frame] @ ray)[None])

@@ -156,7 +156,5 @@ def render_sequence(scene: Scene) -> SyntheticSequence:
         motion_mask=moving.reshape(s, h, w),
         timestamps=scene.times.copy(),
         seed=scene.seed,
-        objects=tuple(
-            ObjectInfo(o.object_id, o.shape.kind, o.is_static, o.is_deforming) for o in scene.objects
-        ),
+        objects=tuple(ObjectInfo(o.object_id, o.shape.kind, o.is_static, o.is_deforming) for o in scene.objects),
     )

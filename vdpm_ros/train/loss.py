@@ -128,8 +128,9 @@ def camera_loss(pose_iterations: Tensor, gt_pose_enc: Tensor, decay: float) -> T
     return (weights * per_iter).sum() / weights.sum()
 
 
-def motion_regression(pred_dynamic: Tensor, pred_time_variant: Tensor, gt_dynamic: Tensor, gt_time_variant: Tensor,
-                      valid: Tensor, epsilon: float) -> Tensor:
+def motion_regression(
+    pred_dynamic: Tensor, pred_time_variant: Tensor, gt_dynamic: Tensor, gt_time_variant: Tensor, valid: Tensor, epsilon: float
+) -> Tensor:
     """Unsquared error of the predicted motion ``P_i(t) - P_i(t_i)``: mean over valid pixels plus mean over moving ones -> ``[B]``.
 
     The second mean gives moving pixels as much weight as the whole static scene, whatever their share.
@@ -143,9 +144,11 @@ def motion_regression(pred_dynamic: Tensor, pred_time_variant: Tensor, gt_dynami
     gt_motion = gt_dynamic - gt_time_variant
     err = ((pred_dynamic - pred_time_variant) - gt_motion).norm(dim=-1)
     moving = valid & (gt_motion.norm(dim=-1) > epsilon)
+
     def masked_mean(mask: Tensor) -> Tensor:
         w = mask.to(err.dtype)
         return (err * w).flatten(1).sum(1) / w.flatten(1).sum(1).clamp_min(1.0)
+
     return masked_mean(valid) + masked_mean(moving)
 
 
@@ -166,8 +169,14 @@ def shortcut_met(gt_time_variant: Tensor, gt_dynamic: Tensor, frame_times: Tenso
 
 
 def scene_flow_regression(
-    pred_dynamic: Tensor, pred_time_variant: Tensor, gt_dynamic: Tensor, gt_time_variant: Tensor, valid: Tensor,
-    epsilon: float, emphasis: Tensor | None = None, scale_floor: float = 0.01,
+    pred_dynamic: Tensor,
+    pred_time_variant: Tensor,
+    gt_dynamic: Tensor,
+    gt_time_variant: Tensor,
+    valid: Tensor,
+    epsilon: float,
+    emphasis: Tensor | None = None,
+    scale_floor: float = 0.01,
 ) -> Tensor:
     """Relative squared error of the predicted motion ``P_i(t) - P_i(t_i)`` -> ``[B]``.
 

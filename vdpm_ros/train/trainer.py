@@ -139,8 +139,9 @@ def train(
     last: dict[str, float] = {}
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
-    batches = iter(batch_stream(step, cfg.steps, cfg.batch_size, cfg.scene, cfg.seed_offset, cfg.workers,
-                                pin_memory=device.startswith("cuda")))
+    batches = iter(
+        batch_stream(step, cfg.steps, cfg.batch_size, cfg.scene, cfg.seed_offset, cfg.workers, pin_memory=device.startswith("cuda"))
+    )
     try:
         while step < cfg.steps:
             if max_minutes is not None and time.monotonic() - start > 60 * max_minutes:

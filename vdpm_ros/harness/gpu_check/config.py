@@ -37,7 +37,9 @@ class Sizes:
 
     @classmethod
     def gpu(cls) -> Sizes:
-        return cls("cuda", "official", 8, (294, 518), 5, 2, (84, 112), 32, 1500, 2.25, "1000-1019", 10, 10, "cpu_tiny", (84, 112), 8192, "inductor")
+        return cls(
+            "cuda", "official", 8, (294, 518), 5, 2, (84, 112), 32, 1500, 2.25, "1000-1019", 10, 10, "cpu_tiny", (84, 112), 8192, "inductor"
+        )
 
     @classmethod
     def dry_run(cls) -> Sizes:
@@ -53,5 +55,3 @@ BUDGETS_S = {
 }
 TOTAL_S = {"gpu": 570.0, "dry_run": 2400.0}
 STEPS = tuple(BUDGETS_S["gpu"])
-
-

@@ -30,14 +30,24 @@ def markdown(report: dict) -> str:
             lines += ["", "| path | median ms | GFLOP | TFLOP/s | fraction of bf16 dense peak |", "| --- | --- | --- | --- | --- |"]
             for path in ("streaming", "reference"):
                 r = data.get(path, {})
-                lines.append(f"| {path} | {_fmt(r.get('median_ms'), 4)} | {_fmt(r.get('gflop'), 5)} | {_fmt(r.get('tflops'))} | {_fmt(r.get('fraction_of_bf16_dense_peak'))} |")
+                lines.append(
+                    f"| {path} | {_fmt(r.get('median_ms'), 4)} | {_fmt(r.get('gflop'), 5)} | {_fmt(r.get('tflops'))} | {_fmt(r.get('fraction_of_bf16_dense_peak'))} |"
+                )
             lines.append("")
         if name == "precision":
             for variant, table in data.items():
                 if isinstance(table, dict) and table and all(isinstance(v, dict) for v in table.values()):
-                    lines += ["", f"{variant} vs fp32:", "", "| output | max abs | mean abs | mean rel | non-finite |", "| --- | --- | --- | --- | --- |"]
+                    lines += [
+                        "",
+                        f"{variant} vs fp32:",
+                        "",
+                        "| output | max abs | mean abs | mean rel | non-finite |",
+                        "| --- | --- | --- | --- | --- |",
+                    ]
                     for out_name, e in table.items():
-                        lines.append(f"| {out_name} | {_fmt(e.get('max_abs'))} | {_fmt(e.get('mean_abs'))} | {_fmt(e.get('mean_rel'))} | {e.get('non_finite')} |")
+                        lines.append(
+                            f"| {out_name} | {_fmt(e.get('max_abs'))} | {_fmt(e.get('mean_abs'))} | {_fmt(e.get('mean_rel'))} | {e.get('non_finite')} |"
+                        )
         if name == "train" and "eval" in data:
             ev = data["eval"]
             lines += ["", "| metric | model | no motion |", "| --- | --- | --- |"]
@@ -47,7 +57,11 @@ def markdown(report: dict) -> str:
         scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list)) or k in ("network_hw", "size", "providers")}
         if scalars:
             lines += [""] + [f"- {k}: {_fmt(v)}" for k, v in scalars.items()]
-        nested = {k: v for k, v in data.items() if isinstance(v, dict) and k not in ("streaming", "reference", "eval", "loss") and name != "precision"}
+        nested = {
+            k: v
+            for k, v in data.items()
+            if isinstance(v, dict) and k not in ("streaming", "reference", "eval", "loss") and name != "precision"
+        }
         for k, v in nested.items():
             lines.append(f"- {k}: " + ", ".join(f"{kk} {_fmt(vv)}" for kk, vv in v.items() if not isinstance(vv, (dict, list))))
         lines.append("")

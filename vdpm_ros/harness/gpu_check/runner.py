@@ -95,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vdpm_ros.harness.gpu_check", description=DESCRIPTION)
     parser.add_argument("--out", type=Path, required=True, help="directory for gpu_check.json/.md/.log and the training files")
     parser.add_argument("--dry-run", action="store_true", help="every step on the CPU at tiny sizes")
-    parser.add_argument("--total-s", type=float, default=None, help=f"overall time budget (default {TOTAL_S['gpu']:.0f} s, dry run {TOTAL_S['dry_run']:.0f} s)")
+    parser.add_argument(
+        "--total-s",
+        type=float,
+        default=None,
+        help=f"overall time budget (default {TOTAL_S['gpu']:.0f} s, dry run {TOTAL_S['dry_run']:.0f} s)",
+    )
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated subset of " + ",".join(STEPS))
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # internal: run one step in this process
     parser.add_argument("--step-json", type=Path, help=argparse.SUPPRESS)

@@ -110,5 +110,3 @@ def step_train(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     hw = (round(width * 0.75 / 14) * 14, width)
     out.put(scene_flow_moving=scene_flow_on_moving_pixels(model, parse_seeds(sizes.eval_seeds), sizes.flow_frames, hw, sizes.device))
     shutil.rmtree(run_dir, ignore_errors=True)
-
-

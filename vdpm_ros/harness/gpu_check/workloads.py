@@ -241,5 +241,3 @@ def step_compile(sizes: Sizes, out: StepWriter, outdir: Path) -> None:
     out.put(compile_s=time.perf_counter() - t)
     compiled = median(time_ms(encode(model), dev, sizes.repeats, 1))
     out.put(compiled_encode_ms=compiled, speedup=eager / compiled)
-
-

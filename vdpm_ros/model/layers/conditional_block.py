@@ -51,10 +51,10 @@ class ConditionalBlock(nn.Module):
 
     def forward(self, x: Tensor, cond: Tensor, positions: TokenPositions | None) -> Tensor:
         """Args:
-            x: ``[N * S, P, C]`` (frame attention) or ``[N, S * P, C]`` (global attention); either way
-                the tokens of one frame are contiguous, which is how each frame finds its condition.
-            cond: ``[N * S, C]``, one condition per frame.
-            positions: RoPE positions matching ``x``'s token layout.
+        x: ``[N * S, P, C]`` (frame attention) or ``[N, S * P, C]`` (global attention); either way
+            the tokens of one frame are contiguous, which is how each frame finds its condition.
+        cond: ``[N * S, C]``, one condition per frame.
+        positions: RoPE positions matching ``x``'s token layout.
         """
         shift, scale, gate = self.modulation(cond)
         per_frame = x.reshape(cond.shape[0], -1, x.shape[-1])

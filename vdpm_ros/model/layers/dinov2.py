@@ -34,14 +34,11 @@ class DinoV2(nn.Module):
         self.patch_embed = PatchProjection(patch_size, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid**2, embed_dim))
-        self.register_tokens = (
-            nn.Parameter(torch.zeros(1, config.num_register_tokens, embed_dim)) if config.num_register_tokens else None
-        )
+        self.register_tokens = nn.Parameter(torch.zeros(1, config.num_register_tokens, embed_dim)) if config.num_register_tokens else None
         # Unused at inference; kept because the official state dict has it.
         self.mask_token = nn.Parameter(torch.zeros(1, embed_dim))
         self.blocks = nn.ModuleList(
-            Block(embed_dim, config.num_heads, config.mlp_ratio, init_values=config.init_values, norm_eps=1e-6)
-            for _ in range(config.depth)
+            Block(embed_dim, config.num_heads, config.mlp_ratio, init_values=config.init_values, norm_eps=1e-6) for _ in range(config.depth)
         )
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
 

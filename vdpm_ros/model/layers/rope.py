@@ -77,8 +77,8 @@ class RotaryEmbedding2D(nn.Module):
 
     def forward(self, x: Tensor, positions: TokenPositions) -> Tensor:
         """Args:
-            x: ``[B, heads, N, D]`` queries or keys, D divisible by 4.
-            positions: (row, col) of every token, ``index [B, N, 2]``.
+        x: ``[B, heads, N, D]`` queries or keys, D divisible by 4.
+        positions: (row, col) of every token, ``index [B, N, 2]``.
         """
         half = x.shape[-1] // 2
         cos, sin = self._table(half, positions.length, x.device, x.dtype)

@@ -232,7 +232,7 @@ def prepare_windows(model, seq: SyntheticSequence, cfg: MotionEvalConfig, decode
                 encode_s=t1 - t0,
                 own_s=t3 - t2,
                 decode_s=(t5 - t4) if decode else float("nan"),
-            )  # fmt: skip
+            )
         )
     return out
 

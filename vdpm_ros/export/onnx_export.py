@@ -147,7 +147,7 @@ def export_onnx(
                 "time_variant_conf": ["S", H, W],
             },
             "decoder": {"pts3d": ["Q", "F", H, W, 3], "conf": ["Q", "F", H, W]},
-        },  # fmt: skip
+        },
         source_checkpoint=str(checkpoint) if checkpoint else (source or "<in-memory model>"),
         source_sha256=sha256_of(checkpoint) if checkpoint else "",
         graph_checks={name: audit.summary() for name, audit in audits.items()},

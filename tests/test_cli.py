@@ -17,6 +17,8 @@ def test_demo_writes_report_pictures_and_output_bag(tmp_path, micro_config, caps
     assert main(["demo", "--checkpoint", str(path), "--frames", "4", "--window-size", "3", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert f"model: {path}" in text and "2 windows" in text and "report.md" in text
+    # a checkpoint that does not say its decoder learned motion: auto takes the flow source, and says so
+    assert "motion source flow" in text and "motion source: flow" in (out / "report.md").read_text()
     for name in ("report.md", "report.json", "trajectory.png", "errors_over_time.png", "frames.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "output_bag").is_dir() and (out / "input_bag").is_dir()

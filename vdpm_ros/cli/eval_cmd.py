@@ -183,7 +183,7 @@ def print_summary(ev) -> None:
     from ..evaluation.report import LABELS
 
     s = ev.summary()
-    print(f"{ev.frames} frames, {ev.windows} windows from {ev.bag}")
+    print(f"{ev.frames} frames, {ev.windows} windows from {ev.bag}; motion source {ev.motion_source or 'not recorded'}")
     for key, (label, _better) in LABELS.items():
         if key in ev.metrics:
             base = ev.no_motion.get(key)

@@ -13,8 +13,9 @@ import pytest
 from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for_publisher
 
 
-@pytest.mark.parametrize("which", ["micro", "embedded"])
-def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which):
+@pytest.mark.parametrize(("which", "source"), [("micro", "flow"), ("micro", "model"), ("embedded", "auto")])
+def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which, source):
+    """Both motion sources; with ``auto`` the embedded model (its decoder did not learn motion) runs the flow source."""
     from rclpy.qos import QoSProfile
     from sensor_msgs.msg import Image
 
@@ -38,13 +39,15 @@ def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which):
     assert main(["synth", "--seed", "1015", "--frames", "6", "--size", str(h), str(w), "--out", str(bag)]) == 0
 
     topics = find_topics(bag)
-    offline = OfflinePipeline(model, PipelineConfig(window_size=3))
+    offline = OfflinePipeline(model, PipelineConfig(window_size=3, motion_source=source))
+    running = offline.processor.motion_source
+    assert running == ("flow" if source == "auto" else source)
     expected = {}
     for msg in iter_camera(bag, topics):
         if msg.kind == "image" and (out := offline.push(Frame(stamp_ns=msg.stamp_ns, rgb=msg.array))) is not None:
             expected[out.result.latest_stamp_ns] = (out.result, published_arrays(out).depth)
 
-    node = start_node(env, "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10",
+    node = start_node(env, "-p", f"model_path:={model_path}", "-p", "window_size:=3", "-p", "queue_size:=10", "-p", f"motion_source:={source}",
                       "-p", "use_sim_time:=true", "-p", "image_qos:=reliable", "-r", "image:=/camera/image_raw")  # fmt: skip
     masks, depths = {}, {}
     try:
@@ -62,6 +65,7 @@ def test_node_outputs_equal_the_offline_pipeline(node_env, tmp_path, which):
     finally:
         log = stop(node)
     assert sorted(masks) == sorted(expected) == sorted(depths), log
+    assert f"motion source: {running} (" in log, log
     for stamp, (r, depth) in expected.items():
         # The same code on the same frames: equal up to float rounding between thread counts.
         assert np.mean((masks[stamp] > 0) != r.dynamic) < 0.005

@@ -80,7 +80,7 @@ class PipelineConfig:
         trajectory_max_length: camera poses kept in the trajectory (oldest forgotten first).
     """
 
-    window_size: int = setting(5, "frames per window (V-DPM was trained on 5-19)", min=1)
+    window_size: int = setting(5, "frames per window (the node needs at least 2; V-DPM was trained on 5-19)", min=1)
     stride: int = setting(
         1,
         "new frames between two windows (window_size - stride frames overlap; stride >= window_size: no overlap, frames between windows are not processed)",

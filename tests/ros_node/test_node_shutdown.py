@@ -58,12 +58,14 @@ def _signal_mid_window(node_env, tmp_path, sig: int, *params: str) -> tuple[int,
             def in_progress(d: DiagnosticsWatch) -> bool:
                 return d.value("windows_published") >= 1 and d.latest.get("window_in_progress") == "True" and d.value("windows_queued") >= 1
 
-            for _ in range(3000):  # 10 Hz of 640x480 until a window is running with others queued behind it
+            # 640x480 frames at about 50 Hz (stamps 0.1 s apart) until a window is running with others queued behind
+            # it: faster than the node's windows on a quiet machine too, so the queue fills whatever the load.
+            for _ in range(3000):
                 stamp += 10**8
                 msg = Image(header=ros_header(stamp, "stop_camera"), height=H, width=W, encoding="rgb8", is_bigendian=0, step=W * 3)
                 msg.data = payload.data
                 pub.publish(msg)
-                spin_until(executor, lambda: False, 0.1)
+                spin_until(executor, lambda: False, 0.02)
                 if diag.reports and in_progress(diag):
                     signalled_at = diag.value("windows_published")
                     node.send(sig)

@@ -58,6 +58,17 @@ def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp
     assert set(data["stage_median_ms"]) == {"preprocess", "encode", "cameras", "decode", "motion", "postprocess", "stitch", "scene",
                                             "messages", "other", "total"}  # fmt: skip
     assert data["peak_rss_mb"] > 0 and data["output_hw"] == [28, 42]
+    # windows/s is throughput (windows per second of wall time, as the node counts it), not 1 / median.
+    assert data["windows_per_s"] == pytest.approx(1e3 / data["mean_ms"])
+
+
+def test_pipeline_benchmark_with_a_stride_times_as_many_windows(micro_config):
+    from vdpm_ros.harness.benchmark import run_pipeline_benchmark
+    from vdpm_ros.ros.parameters import NodeParameters
+
+    params = NodeParameters().replace(stride=3, motion_source="model")
+    stats = run_pipeline_benchmark(VDPM(micro_config).eval(), 3, (28, 42), 3, 1, params=params)
+    assert stats["windows_timed"] == 3 and stats["stage_median_ms"]["total"] > 0  # the stream was long enough for them
 
 
 def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_config, capsys):

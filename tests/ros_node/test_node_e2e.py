@@ -146,6 +146,10 @@ def test_node_publishes_every_output_for_a_synthetic_sequence(node_env):
         assert proc.poll() is None, "the node died on bad input"
         rates = [float(kv.value) for arr in received["/diagnostics"] for st in arr.status for kv in st.values if kv.key == "input_rate_hz"]
         assert any(r > 0 for r in rates), rates  # frames were arriving during some report period
+        # Where the windows' time went, per stage, as the benchmark names the stages.
+        stages = {kv.key: float(kv.value) for kv in received["/diagnostics"][-1].status[0].values if kv.key.startswith("stage_ms_")}
+        assert {"stage_ms_encode", "stage_ms_decode", "stage_ms_publish", "stage_ms_window"} <= set(stages), stages
+        assert stages["stage_ms_encode"] > 0 and stages["stage_ms_window"] >= stages["stage_ms_encode"], stages
         executor.shutdown()
         node.destroy_node()
     finally:

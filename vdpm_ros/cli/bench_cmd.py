@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         (h, w), (oh, ow) = args.raw_size, stats["output_hw"]
         print(f"model: {source}; the node's work per window, {args.frames} frames {w}x{h} (outputs {ow}x{oh}, "
               f"output_resolution {stats['output_resolution']}), motion source {stats['motion_source']}, stride 1, {args.repeats} windows")  # fmt: skip
-        print(f"median {stats['median_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, {stats['windows_per_s']:.2f} windows/s, "
+        print(f"median {stats['median_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, "
+              f"{stats['windows_per_s']:.2f} windows/s, "
               f"peak RSS {stats['peak_rss_mb']:.0f} MiB")  # fmt: skip
         print("stages (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats["stage_median_ms"].items())
               + f" (messages built with {stats['messages_built_with']})")  # fmt: skip

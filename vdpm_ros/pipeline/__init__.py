@@ -12,7 +12,8 @@ Modules: ``config`` (PipelineConfig), ``frames`` (Frame), ``window_buffer`` (Win
 ``derive`` and ``resample`` (pure maths), ``stitching`` and ``trajectory`` (odometry frame),
 ``scene``, ``objects_config`` and ``object_inputs`` (moving objects with tracks and the static map, per
 window after stitching, from :mod:`vdpm_ros.objects`), ``published`` (what the node publishes, as arrays),
-``stream`` (StreamingPipeline, wiring them together; OfflinePipeline, the same without the thread).
+``stream`` (StreamingPipeline, wiring them together; OfflinePipeline, the same without the thread),
+``stage_times`` (RecentStageTimes: median time per stage over the last windows, for /diagnostics).
 """
 
 from .config import PipelineConfig
@@ -21,6 +22,7 @@ from .objects_config import ObjectsConfig
 from .processor import MetricScaleError, WindowProcessor
 from .results import AnchorMap, CloudPoints, StageTimings, WindowResult
 from .scene import SceneOutputs, SceneStage
+from .stage_times import RecentStageTimes
 from .stitching import StitchResult, WindowStitcher, fit_anchor_pair
 from .stream import OfflinePipeline, PipelineOutput, PipelineStats, PushOutcome, StreamingPipeline, process_window
 from .trajectory import Trajectory
@@ -40,6 +42,7 @@ __all__ = [
     "PipelineOutput",
     "PipelineStats",
     "PushOutcome",
+    "RecentStageTimes",
     "SceneOutputs",
     "SceneStage",
     "StageTimings",

@@ -53,6 +53,13 @@ class StageTimings:
         """Everything the pipeline spends on the window: the processor, stitching and the scene stage."""
         return self.total_s + self.stitch_s + self.scene_s  # total_s includes motion_s
 
+    def stages_s(self) -> dict[str, float]:
+        """The stages by name, in pipeline order, seconds; they add up to :attr:`window_s` but for the processor's
+        own bookkeeping (``total_s`` minus its stages). The one list of stage names: the benchmark's table and
+        the node's /diagnostics both read it."""
+        return {"preprocess": self.preprocess_s, "encode": self.encode_s, "cameras": self.cameras_s, "decode": self.decode_s,
+                "motion": self.motion_s, "postprocess": self.postprocess_s, "stitch": self.stitch_s, "scene": self.scene_s}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class AnchorMap:

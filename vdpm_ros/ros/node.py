@@ -34,6 +34,7 @@ from ..output import RclpyTypes, window_messages
 from ..output.builders import diagnostics as diagnostics_msg
 from ..pipeline.frames import Frame
 from ..pipeline.processor import motion_source_line
+from ..pipeline.stage_times import RecentStageTimes
 from ..pipeline.stream import PipelineOutput, StreamingPipeline
 from ..runtime import ModelLoadError
 from . import conversions as conv
@@ -74,6 +75,7 @@ class VdpmNode(Node):
         self._dropped_at_last_report = 0
         self._rate_base: tuple[float, int, int] | None = None  # (monotonic s, frames received, windows published)
         self._seen_first_frame = False
+        self._stage_times = RecentStageTimes()  # the last 50 windows: medians in /diagnostics
 
         reliability = qos_profile_sensor_data.reliability if node.image_qos == "sensor_data" else QoSProfile(depth=1).reliability
         image_qos = QoSProfile(depth=node.queue_depth, reliability=reliability, durability=qos_profile_sensor_data.durability)
@@ -252,10 +254,12 @@ class VdpmNode(Node):
         return key == "tf" or latched or pub.get_subscription_count() > 0
 
     def _publish(self, output: PipelineOutput) -> None:
+        start = time.perf_counter()
         camera_frame = self.params.outputs.camera_frame or self._image_frame
         messages = window_messages(output, self._types, self.params.outputs, camera_frame, self.pipeline.trajectory, self._wanted)
         for m in messages:
             self._outputs[m.key].publish(m.message)
+        self._stage_times.record(output.result.timings, time.perf_counter() - start)
         if self.pipeline.stats().worker.processed == 0:
             r = output.result
             self._log("info", f"first window published ({len(r.stamps_ns)} frames, {r.timings.total_s * 1e3:.0f} ms)")
@@ -311,6 +315,8 @@ class VdpmNode(Node):
             inference_latency_mean_s=f"{w.mean_latency_s:.3f}",
             queue_delay_last_s=f"{w.last_queue_delay_s:.3f}",
         )
+        # Where a window's time goes, as `vdpm bench --pipeline` reports it for a window timed alone.
+        values.update({f"stage_ms_{k}": f"{v:.1f}" for k, v in self._stage_times.medians_ms().items()})
         now_ns = self.get_clock().now().nanoseconds
         self.pub_diag.publish(diagnostics_msg(self._types, now_ns, NODE_STATUS, level, message, values))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -101,6 +103,66 @@ def test_link_cache_reuses_consecutive_flows(monkeypatch):
     assert first == 8  # 4 links, both directions
     latest_to_targets(frames[1:6], targets=[0, 3], keys=list(range(1, 6)), cache=cache, refine_chained=False)
     assert len(calls) - first == 2  # only the newest link is new
+
+
+def test_a_flow_computed_on_one_thread_is_waited_for_by_another_not_repeated():
+    cache = LinkCache(4)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow():
+        calls.append(threading.current_thread().name)
+        started.set()
+        assert release.wait(30)
+        return np.ones((2, 2, 2), np.float32)
+
+    results = {}
+    first = threading.Thread(target=lambda: results.update(first=cache.get_or_compute("k", slow)), name="first")
+    first.start()
+    assert started.wait(30)
+    second = threading.Thread(target=lambda: results.update(second=cache.get_or_compute("k", slow)), name="second")
+    second.start()
+    second.join(0.2)
+    assert second.is_alive(), "the second caller waits for the first one's flow"
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert calls == ["first"] and results["first"][1] is True and results["second"][1] is False
+    assert results["second"][0] is results["first"][0] and cache.get("k") is results["first"][0]
+
+
+def test_a_failed_computation_is_not_cached_and_a_waiting_caller_computes_it_itself():
+    cache = LinkCache(4)
+    with pytest.raises(RuntimeError, match="boom"):
+        cache.get_or_compute("k", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert cache.get("k") is None and len(cache) == 0
+    flow, computed = cache.get_or_compute("k", lambda: np.zeros((1, 1, 2), np.float32))
+    assert computed and cache.get("k") is flow
+
+
+def test_prefetched_links_are_the_ones_a_window_reads(monkeypatch):
+    real, calls = window_flow.dis_flow, []
+
+    def counting(a, b, settings=DisSettings()):
+        calls.append(1)
+        return real(a, b, settings)
+
+    monkeypatch.setattr(window_flow, "dis_flow", counting)
+    base = _texture(48, 64, seed=5)
+    rgb = [np.repeat(_shift(base, 1.5 * k, 0.5 * k)[..., None], 3, -1) for k in range(5)]
+    work_hw, dis = (48, 64), DisSettings()
+    grey = [working_image(img, work_hw) for img in rgb]
+    cache = LinkCache(16)
+    assert window_flow.prefetch_links(rgb, list(range(5)), work_hw, dis, cache) == 8  # 4 links, both directions
+    assert window_flow.prefetch_links(rgb, list(range(5)), work_hw, dis, cache) == 0  # all there
+    before = len(calls)
+    cached = latest_to_targets(grey, targets=[0, 2, 3], dis=dis, keys=list(range(5)), cache=cache)
+    assert len(calls) == before  # no link is computed again (the refinements of chained flows are not links)
+    fresh = latest_to_targets(grey, targets=[0, 2, 3], dis=dis)
+    for j in (0, 2, 3):
+        np.testing.assert_array_equal(cached[j].flow, fresh[j].flow)
+        np.testing.assert_array_equal(cached[j].valid, fresh[j].valid)
+    with pytest.raises(ValueError, match="one key per image"):
+        window_flow.prefetch_links(rgb, [0, 1], work_hw, dis, cache)
 
 
 def test_working_grid_is_the_downscaled_camera_image():

@@ -127,3 +127,51 @@ def test_published_twist_is_the_latest_cameras_velocity_in_its_own_frame(seq_lon
     off = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), PipelineConfig(preprocess_mode="pad", window_size=4, stitch=False))
     out = next(o for o in (off.push(f) for f in frames_of(seq_long)) if o is not None)
     assert published_arrays(out).twist is None
+
+
+def test_the_flow_links_of_queued_windows_are_computed_while_the_model_is_busy_and_change_nothing(seq_long, monkeypatch):
+    from vdpm_ros.motion import window_flow
+    from vdpm_ros.pipeline import OfflinePipeline
+
+    real, threads = window_flow.dis_flow, []
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(window_flow, "dis_flow", recording)
+    config = PipelineConfig(preprocess_mode="pad", window_size=4, queue_size=8, motion_source="flow")
+    oracle = GatedOracle(seq_long, ORACLE_IMG, "pad")
+    frames, streamed = frames_of(seq_long), []
+    pipe = StreamingPipeline(oracle, config, on_output=streamed.append)
+    try:
+        assert pipe.link_worker is not None
+        for f in frames[:4]:
+            pipe.push(f)
+        assert oracle.started.wait(WAIT)  # window 0..3 is "on the GPU"
+        for f in frames[4:]:
+            pipe.push(f)  # windows 1..4 to 4..7 queue
+            assert pipe.link_worker.wait_idle(WAIT)  # a slow camera: each window's links are ready before the next frame
+        on_the_side = threads.count("vdpm-flow-links")
+        oracle.release.set()
+        assert pipe.wait_idle(WAIT)
+        links = pipe.stats().links
+    finally:
+        assert pipe.close(WAIT)
+    # Window 0..3's 3 links and the 4 new ones of the queued windows, both directions: all on the side thread.
+    assert on_the_side == 14 and threads.count("vdpm-flow-links") == 14 and len(threads) == 14, threads
+    assert (links.submitted, links.processed, links.failed) == (5, 5, 0)
+    # The same windows as without a second thread, to the bit.
+    offline = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), config)
+    outputs = [o for o in (offline.push(f) for f in frames) if o is not None]
+    assert [o.result.motion_source for o in streamed] == ["flow"] * 5
+    assert [o.result.latest_stamp_ns for o in outputs] == [o.result.latest_stamp_ns for o in streamed]
+    for a, b in zip(outputs, streamed):
+        np.testing.assert_array_equal(a.result.points, b.result.points)
+        np.testing.assert_array_equal(a.result.scene_flow, b.result.scene_flow)
+        np.testing.assert_array_equal(a.result.motion_mask, b.result.motion_mask)
+
+
+def test_no_flow_prefetch_thread_with_the_models_decoder(seq_long):
+    with StreamingPipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), PipelineConfig(preprocess_mode="pad", motion_source="model")) as pipe:
+        assert pipe.link_worker is None and pipe.stats().links is None

@@ -2,7 +2,9 @@
 
 The stream is 640x480 frames, reliable, faster than the small model's windows, so the worker is never idle
 once the first window is out: the signal is sent when the node's /diagnostics says a window is in
-progress (and more wait in the queue), so the signal arrives mid-window whatever the machine's load.
+progress (and at least two more wait in the queue), so the signal arrives mid-window whatever the machine's
+load. Outputs at camera resolution make each window slow enough (a few hundred ms) that the worker cannot
+empty a queue of four between the report and the signal.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _signal_mid_window(node_env, tmp_path, sig: int, *params: str) -> tuple[int,
     env, model_path = node_env
     node = NodeProcess(
         env, tmp_path / "node.log", "-p", f"model_path:={model_path}", "-p", "device:=cpu", "-p", "window_size:=3",
-        "-p", "queue_size:=2", "-p", "diagnostics_period:=0.2", "-p", "image_qos:=reliable", "-r", "image:=/stop/image_raw", *params,
+        "-p", "queue_size:=4", "-p", "output_resolution:=camera", "-p", "diagnostics_period:=0.2", "-p", "image_qos:=reliable", "-r", "image:=/stop/image_raw", *params,
     )  # fmt: skip
     rgb = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
     payload = encode_image(rgb)
@@ -56,7 +58,7 @@ def _signal_mid_window(node_env, tmp_path, sig: int, *params: str) -> tuple[int,
             signalled_at = None
 
             def in_progress(d: DiagnosticsWatch) -> bool:
-                return d.value("windows_published") >= 1 and d.latest.get("window_in_progress") == "True" and d.value("windows_queued") >= 1
+                return d.value("windows_published") >= 1 and d.latest.get("window_in_progress") == "True" and d.value("windows_queued") >= 2
 
             # 640x480 frames at about 50 Hz (stamps 0.1 s apart) until a window is running with others queued behind
             # it: faster than the node's windows on a quiet machine too, so the queue fills whatever the load.

@@ -38,7 +38,7 @@ from .grids import inside_image, net_pixels, net_to_working, read_bilinear, read
 from .lifting import extrapolate_in_time, fill_from_nearest, lift_least_motion, lift_with_target_depth
 from .optical_flow import DisSettings, structure_tensor, working_image, working_size
 from .segmentation import Segmentation, segment
-from .window_flow import LinkCache, latest_to_targets
+from .window_flow import LinkCache, latest_to_targets, prefetch_links
 
 
 @dataclass
@@ -137,6 +137,26 @@ def _check(images_raw, transforms, own, extrinsics, intrinsics_net, target_times
         raise ValueError("the flow source needs every image of a window at the same size")
 
 
+def flow_grid(raw_hw: tuple[int, int], cfg: FlowMotionConfig) -> tuple[tuple[int, int], DisSettings]:
+    """The working grid ``(h, w)`` the optical flow runs on for camera images of ``raw_hw``, and its DIS settings."""
+    return working_size(tuple(raw_hw), cfg.flow_width), DisSettings(cfg.dis_preset, cfg.dis_finest_scale)
+
+
+def prefetch_window_links(
+    images_raw: Sequence[np.ndarray], keys: Sequence[Hashable], cache: LinkCache, config: FlowMotionConfig = FlowMotionConfig()
+) -> int:
+    """Fill ``cache`` with the window's optical-flow links, as :func:`flow_motion` will ask for them.
+
+    Needs only the camera images, not the model: the node runs it on another thread while the model
+    works on an earlier window. Returns how many flows it computed; a window of mixed image sizes is
+    left alone (the flow source refuses it).
+    """
+    if len({np.asarray(img).shape[:2] for img in images_raw}) != 1:
+        return 0
+    work_hw, dis = flow_grid(np.asarray(images_raw[-1]).shape[:2], config)
+    return prefetch_links(images_raw, keys, work_hw, dis, cache)
+
+
 def match_latest(
     images_raw: Sequence[np.ndarray],
     transforms: Sequence[ImageTransform],
@@ -152,9 +172,8 @@ def match_latest(
     """
     last = len(images_raw) - 1
     tf_last = transforms[last]
-    work_hw = working_size(tf_last.raw_hw, cfg.flow_width)
+    work_hw, dis = flow_grid(tf_last.raw_hw, cfg)
     grey = [working_image(np.asarray(img), work_hw) for img in images_raw]
-    dis = DisSettings(cfg.dis_preset, cfg.dis_finest_scale)
     fields = latest_to_targets(grey, older, dis, cfg.fb_absolute_px, cfg.fb_relative, cfg.refine_chained, keys, cache)
     at_work = net_to_working(tf_last, work_hw)
     matches, match_valid, fb_error = {}, {}, {}

@@ -8,41 +8,89 @@ forward-backward check.
 
 With a window that slides by one frame, every link but the newest one was already computed for the
 previous window: :class:`LinkCache` keeps them, keyed by the caller's frame keys (e.g. stamps).
+:func:`prefetch_links` fills it ahead, on another thread, for a window that waits for the model.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
-from .optical_flow import DisSettings, FlowField, compose, consistent, dis_flow, refine
+from .optical_flow import DisSettings, FlowField, compose, consistent, dis_flow, refine, working_image
 
 
 class LinkCache:
-    """Consecutive-frame flows of recent windows, keyed by ``(source key, target key)`` (least recent dropped)."""
+    """Consecutive-frame flows of recent windows, keyed by ``(source key, target key, grid)`` (least recent dropped).
+
+    Thread-safe: the node computes a window's links on one thread while its worker reads them on another
+    (see :func:`prefetch_links`); a flow being computed is computed once and waited for by the other.
+    """
 
     def __init__(self, capacity: int = 32) -> None:
         if capacity < 2:
             raise ValueError(f"LinkCache capacity must be at least 2, got {capacity}")
         self.capacity = capacity
         self._items: OrderedDict[tuple[Hashable, Hashable, tuple], np.ndarray] = OrderedDict()
+        self._pending: dict[tuple[Hashable, Hashable, tuple], threading.Event] = {}
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[Hashable, Hashable, tuple]) -> np.ndarray | None:
-        flow = self._items.get(key)
-        if flow is not None:
-            self._items.move_to_end(key)
-        return flow
+        with self._lock:
+            flow = self._items.get(key)
+            if flow is not None:
+                self._items.move_to_end(key)
+            return flow
 
     def put(self, key: tuple[Hashable, Hashable, tuple], flow: np.ndarray) -> None:
-        self._items[key] = flow
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = flow
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def get_or_compute(self, key: tuple[Hashable, Hashable, tuple], compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+        """The cached flow for ``key``, or ``compute()``'s, stored; True when this call computed it.
+
+        If another thread is computing the same key, this waits for its result instead of repeating it.
+        """
+        with self._lock:
+            flow = self._items.get(key)
+            if flow is not None:
+                self._items.move_to_end(key)
+                return flow, False
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = threading.Event()
+        if not owner:
+            pending.wait()
+            flow = self.get(key)
+            if flow is not None:
+                return flow, False
+            # The other thread failed (or the flow was already evicted): compute it here.
+            flow = compute()
+            self.put(key, flow)
+            return flow, True
+        try:
+            flow = compute()
+            self.put(key, flow)
+            return flow, True
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.set()
 
     def __len__(self) -> int:
-        return len(self._items)
+        with self._lock:
+            return len(self._items)
+
+
+def _link_key(key_a: Hashable, key_b: Hashable, work_hw: tuple[int, int], dis: DisSettings) -> tuple[Hashable, Hashable, tuple]:
+    # The grid and settings are part of the key: a cache shared across settings must not mix them.
+    return (key_a, key_b, (tuple(work_hw), dis))
 
 
 def _flow(
@@ -50,13 +98,45 @@ def _flow(
 ) -> np.ndarray:
     if cache is None or keys is None:
         return dis_flow(images[a], images[b], dis)
-    # The image size and settings are part of the key: a cache shared across settings must not mix them.
-    key = (keys[a], keys[b], (images[a].shape, dis))
-    flow = cache.get(key)
-    if flow is None:
-        flow = dis_flow(images[a], images[b], dis)
-        cache.put(key, flow)
-    return flow
+    key = _link_key(keys[a], keys[b], images[a].shape[:2], dis)
+    return cache.get_or_compute(key, lambda: dis_flow(images[a], images[b], dis))[0]
+
+
+def prefetch_links(
+    images_raw: Sequence[np.ndarray], keys: Sequence[Hashable], work_hw: tuple[int, int], dis: DisSettings, cache: LinkCache
+) -> int:
+    """Compute into ``cache`` every link of a window it does not hold yet (both directions), newest first.
+
+    The same flows, under the same keys, as :func:`latest_to_targets` computes on ``working_image(image,
+    work_hw)``: a window whose links were prefetched finds them all cached. Camera images are converted
+    to the working grid only for the links that are missing.
+
+    Args:
+        images_raw: the window's S camera images ``[H, W, 3]`` (or grey ``[H, W]``) uint8, oldest first.
+        keys: one hashable per frame, as given to :func:`latest_to_targets`.
+        work_hw: the working grid (``working_size`` of the camera image).
+        dis: DIS settings.
+        cache: where the links go.
+
+    Returns:
+        How many flows this call computed (0 when all were cached or being computed elsewhere).
+    """
+    if len(keys) != len(images_raw):
+        raise ValueError(f"need one key per image: {len(keys)} keys for {len(images_raw)} images")
+    grey: dict[int, np.ndarray] = {}
+
+    def image(i: int) -> np.ndarray:
+        if i not in grey:
+            grey[i] = working_image(np.asarray(images_raw[i]), work_hw)
+        return grey[i]
+
+    computed = 0
+    for k in range(len(images_raw) - 1, 0, -1):
+        for a, b in ((k, k - 1), (k - 1, k)):
+            key = _link_key(keys[a], keys[b], work_hw, dis)
+            if cache.get(key) is None:
+                computed += cache.get_or_compute(key, lambda a=a, b=b: dis_flow(image(a), image(b), dis))[1]
+    return computed
 
 
 def latest_to_targets(

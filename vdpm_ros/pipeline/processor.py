@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..geometry import mean_distance, moving, pose_encoding_to_cameras
 from ..motion import FlowMotionConfig
-from ..motion.flow_source import flow_dynamic_maps, required_frames
+from ..motion.flow_source import flow_dynamic_maps, prefetch_window_links, required_frames
 from ..motion.window_flow import LinkCache
 from ..preprocessing import ImageTransform, output_grid, preprocess_frame, preprocess_images, sample_nearest
 from .config import PipelineConfig
@@ -79,7 +79,8 @@ def _model_device(model: Any) -> torch.device:
 class WindowProcessor:
     """Runs V-DPM on a window and derives the latest frame's outputs at the raw camera resolution.
 
-    Not thread-safe: use it from one thread (the inference worker). It keeps small pieces of state:
+    Not thread-safe: use it from one thread (the inference worker); only :meth:`prefetch_flow_links` may be
+    called from another. It keeps small pieces of state:
     a cache of preprocessed frames (with stride 1 each frame is in S windows; resizing it once saves
     S-1 Pillow resizes), the raw-pixel sampling of the current image size, and the last depth-derived
     metric scale.
@@ -103,7 +104,26 @@ class WindowProcessor:
         #: "model" (the network's decoder) or "flow" (optical flow with the model's geometry), see :func:`choose_motion_source`.
         self.motion_source = choose_motion_source(self.config.motion_source, model)
         self._flow_config = FlowMotionConfig(motion_threshold=self.config.motion_threshold)
-        self._flow_links = LinkCache()  # consecutive optical flows, reused by the windows that share frames
+        # Consecutive optical flows, reused by the windows that share frames. Room for two windows' links (2 flows
+        # each): the one being processed and the next one, prefetched (with fewer, a long window evicts its own).
+        self._flow_links = LinkCache(max(32, 4 * self.config.window_size))
+
+    # ------------------------------------------------------------------ flow links
+    @property
+    def prefetches_flow_links(self) -> bool:
+        """Whether windows read optical-flow links that :meth:`prefetch_flow_links` can compute ahead."""
+        return self.motion_source == "flow" and self.config.decode_previous_time
+
+    def prefetch_flow_links(self, frames: Sequence[Frame]) -> int:
+        """Compute the optical-flow links of a window that waits for the model (thread-safe, unlike :meth:`process`).
+
+        It reads only the frames' images and writes only the link cache, which is thread-safe: the streaming
+        pipeline runs it on a thread of its own, so that the flow of a queued window is ready when the worker
+        takes it. The window's results are the same either way. Returns how many flows it computed.
+        """
+        if not self.prefetches_flow_links:
+            return 0
+        return prefetch_window_links([f.rgb for f in frames], tuple(f.stamp_ns for f in frames), self._flow_links, self._flow_config)
 
     # ------------------------------------------------------------------ model
     def _sync(self) -> None:

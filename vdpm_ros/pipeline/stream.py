@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from .scene import SceneOutputs, SceneStage
 from .stitching import StitchResult, WindowStitcher
 from .window_buffer import BufferCounters, WindowBuffer
 from .worker import InferenceWorker, WorkerStats
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,14 @@ class PushOutcome:
 
 @dataclass(frozen=True)
 class PipelineStats:
+    """The buffer's and the worker's counters; ``links``: the optical-flow prefetch thread's (None without one).
+
+    In ``links`` a window "dropped" is one whose links the worker computed itself: no work is lost.
+    """
+
     buffer: BufferCounters
     worker: WorkerStats
+    links: WorkerStats | None = None
 
 
 def process_window(
@@ -116,6 +125,11 @@ class OfflinePipeline:
         return self.stitcher.trajectory.stamps_ns, self.stitcher.trajectory.poses
 
 
+def _prefetch_failed(window: list[Frame], exc: BaseException) -> None:
+    # Harmless for the window: the worker computes the links itself (and reports the error if it recurs there).
+    log.warning("prefetching the optical flow of the window ending at %.3f s failed: %s: %s", window[-1].stamp_s, type(exc).__name__, exc)
+
+
 class StreamingPipeline:
     """Frames in, :class:`PipelineOutput` out, inference on a background thread.
 
@@ -151,6 +165,15 @@ class StreamingPipeline:
             on_error=on_error,
             max_queue=self.config.queue_size,
         )
+        # With the flow source, a queued window's optical flow needs only its images: a second thread computes it
+        # while the worker runs the model on an earlier window (OpenCV releases the GIL), so the worker finds it
+        # ready. Only the newest window waits for it: when this thread is behind, the worker computes what is
+        # missing itself. Either way the window's results are the same.
+        self.link_worker: InferenceWorker[list[Frame], int] | None = None
+        if self.processor.prefetches_flow_links:
+            self.link_worker = InferenceWorker(
+                self.processor.prefetch_flow_links, on_error=_prefetch_failed, max_queue=1, name="vdpm-flow-links"
+            )
 
     def _run(self, window: list[Frame]) -> PipelineOutput:
         return process_window(self.processor, self.stitcher, window, self._lock, self.scene)
@@ -166,6 +189,8 @@ class StreamingPipeline:
             reason = self.buffer.last_reason
             if window is None:
                 return PushOutcome(False, False, reason)
+            if self.link_worker is not None:
+                self.link_worker.submit(window)
             kept = self.worker.submit(window)
         return PushOutcome(True, not kept, reason)
 
@@ -179,7 +204,8 @@ class StreamingPipeline:
             self.buffer.reset("reset requested")
 
     def stats(self) -> PipelineStats:
-        return PipelineStats(self.buffer.counters, self.worker.stats())
+        links = self.link_worker.stats() if self.link_worker is not None else None
+        return PipelineStats(self.buffer.counters, self.worker.stats(), links)
 
     def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
         """A consistent copy of the stitched trajectory: stamps ``[N]`` int64 and poses ``[N, 4, 4]``."""
@@ -194,7 +220,15 @@ class StreamingPipeline:
 
     def close(self, timeout: float | None = 5.0) -> bool:
         """Stop the worker (queued windows are dropped); True once its thread has ended."""
-        return self.worker.close(timeout)
+        finished = self.worker.close(timeout)
+        self._close_link_worker()
+        return finished
+
+    def _close_link_worker(self) -> None:
+        if self.link_worker is not None:
+            # Not waited for: shutdown must not wait on it (shutdown_timeout is for the window in progress), and a
+            # prefetch still running only fills a cache; its thread ends when that link is done (milliseconds).
+            self.link_worker.close(timeout=0)
 
     def abandon(self) -> None:
         """Close, and deliver nothing more: the window in progress, if any, is counted dropped and not output.
@@ -202,6 +236,7 @@ class StreamingPipeline:
         Returns once no ``on_output`` call is running (see :meth:`InferenceWorker.abandon`).
         """
         self.worker.abandon()
+        self._close_link_worker()
 
     def __enter__(self) -> StreamingPipeline:
         return self

@@ -315,6 +315,9 @@ class VdpmNode(Node):
             inference_latency_mean_s=f"{w.mean_latency_s:.3f}",
             queue_delay_last_s=f"{w.last_queue_delay_s:.3f}",
         )
+        links = self.pipeline.stats().links
+        if links is not None:  # the flow source's links computed ahead on their own thread, or left to the worker
+            values.update(flow_prefetch_windows=str(links.processed), flow_prefetch_skipped=str(links.dropped_queue_full))
         # Where a window's time goes, as `vdpm bench --pipeline` reports it for a window timed alone.
         values.update({f"stage_ms_{k}": f"{v:.1f}" for k, v in self._stage_times.medians_ms().items()})
         now_ns = self.get_clock().now().nanoseconds

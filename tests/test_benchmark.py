@@ -69,6 +69,7 @@ def test_pipeline_benchmark_with_a_stride_times_as_many_windows(micro_config):
     params = NodeParameters().replace(stride=3, motion_source="model")
     stats = run_pipeline_benchmark(VDPM(micro_config).eval(), 3, (28, 42), 3, 1, params=params)
     assert stats["windows_timed"] == 3 and stats["stage_median_ms"]["total"] > 0  # the stream was long enough for them
+    assert stats["stride"] == 3
 
 
 def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_config, capsys):

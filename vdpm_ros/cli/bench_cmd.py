@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup, params=params, progress=True)
         (h, w), (oh, ow) = args.raw_size, stats["output_hw"]
         print(f"model: {source}; the node's work per window, {args.frames} frames {w}x{h} (outputs {ow}x{oh}, "
-              f"output_resolution {stats['output_resolution']}), motion source {stats['motion_source']}, stride 1, {args.repeats} windows")  # fmt: skip
+              f"output_resolution {stats['output_resolution']}), motion source {stats['motion_source']}, stride {stats['stride']}, {args.repeats} windows")  # fmt: skip
         print(f"median {stats['median_ms']:.1f} ms, mean {stats['mean_ms']:.1f} ms, p90 {stats['p90_ms']:.1f} ms, "
               f"{stats['windows_per_s']:.2f} windows/s, "
               f"peak RSS {stats['peak_rss_mb']:.0f} MiB")  # fmt: skip

@@ -321,8 +321,8 @@ def run_pipeline_benchmark(
     maps it reads; motion: the flow source itself; postprocess), stitching, the scene
     stage (moving objects, static map), and building and serialising every output message (``messages``:
     what ``rclpy`` does inside ``publish`` before the transport). ``other`` is what is left of the wall time
-    (buffering, Python overhead): a large one would mean a stage is missing. Windows slide by one frame, as
-    in the node with stride 1, so frame preprocessing is reused. ``params``: the node's parameters (its
+    (buffering, Python overhead): a large one would mean a stage is missing. Windows slide by the parameters'
+    ``stride`` (1 by default, as in the node), so frame preprocessing is reused. ``params``: the node's parameters (its
     defaults unless given; ``window_size`` is ``frames``).
     """
     from tqdm import tqdm
@@ -367,6 +367,7 @@ def run_pipeline_benchmark(
         "output_hw": list(r.output_hw),
         "net_hw": list(r.net_hw),
         "output_resolution": params.pipeline.output_resolution,
+        "stride": stride,
         "motion_source": r.motion_source,
         "messages_built_with": library,
         "hardware": hardware_description("cpu"),

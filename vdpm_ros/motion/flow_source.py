@@ -133,8 +133,12 @@ def _check(images_raw, transforms, own, extrinsics, intrinsics_net, target_times
     hw = {tf.net_hw for tf in transforms}
     if len(hw) != 1 or tuple(own.pts3d.shape[2:4]) != next(iter(hw)):
         raise ValueError(f"network sizes differ: transforms {sorted(hw)}, own-time maps {tuple(own.pts3d.shape[2:4])}")
-    if len({np.asarray(img).shape[:2] for img in images_raw}) != 1:
+    if not _one_image_size(images_raw):
         raise ValueError("the flow source needs every image of a window at the same size")
+
+
+def _one_image_size(images_raw: Sequence[np.ndarray]) -> bool:
+    return len({np.asarray(img).shape[:2] for img in images_raw}) == 1
 
 
 def flow_grid(raw_hw: tuple[int, int], cfg: FlowMotionConfig) -> tuple[tuple[int, int], DisSettings]:
@@ -151,7 +155,7 @@ def prefetch_window_links(
     works on an earlier window. Returns how many flows it computed; a window of mixed image sizes is
     left alone (the flow source refuses it).
     """
-    if len({np.asarray(img).shape[:2] for img in images_raw}) != 1:
+    if not _one_image_size(images_raw):
         return 0
     work_hw, dis = flow_grid(np.asarray(images_raw[-1]).shape[:2], config)
     return prefetch_links(images_raw, keys, work_hw, dis, cache)

@@ -67,13 +67,8 @@ class LinkCache:
                 pending = self._pending[key] = threading.Event()
         if not owner:
             pending.wait()
-            flow = self.get(key)
-            if flow is not None:
-                return flow, False
-            # The other thread failed (or the flow was already evicted): compute it here.
-            flow = compute()
-            self.put(key, flow)
-            return flow, True
+            # Cached now, unless the other thread failed (or the flow was already evicted): then compute it here.
+            return self.get_or_compute(key, compute)
         try:
             flow = compute()
             self.put(key, flow)
@@ -134,8 +129,7 @@ def prefetch_links(
     for k in range(len(images_raw) - 1, 0, -1):
         for a, b in ((k, k - 1), (k - 1, k)):
             key = _link_key(keys[a], keys[b], work_hw, dis)
-            if cache.get(key) is None:
-                computed += cache.get_or_compute(key, lambda a=a, b=b: dis_flow(image(a), image(b), dis))[1]
+            computed += cache.get_or_compute(key, lambda a=a, b=b: dis_flow(image(a), image(b), dis))[1]
     return computed
 
 

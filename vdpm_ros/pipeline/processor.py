@@ -110,8 +110,8 @@ class WindowProcessor:
 
     # ------------------------------------------------------------------ flow links
     @property
-    def prefetches_flow_links(self) -> bool:
-        """Whether windows read optical-flow links that :meth:`prefetch_flow_links` can compute ahead."""
+    def runs_flow_source(self) -> bool:
+        """Whether windows take their motion from the flow source (whose links :meth:`prefetch_flow_links` computes ahead)."""
         return self.motion_source == "flow" and self.config.decode_previous_time
 
     def prefetch_flow_links(self, frames: Sequence[Frame]) -> int:
@@ -121,7 +121,7 @@ class WindowProcessor:
         pipeline runs it on a thread of its own, so that the flow of a queued window is ready when the worker
         takes it. The window's results are the same either way. Returns how many flows it computed.
         """
-        if not self.prefetches_flow_links:
+        if not self.runs_flow_source:
             return 0
         return prefetch_window_links([f.rgb for f in frames], tuple(f.stamp_ns for f in frames), self._flow_links, self._flow_config)
 
@@ -211,7 +211,7 @@ class WindowProcessor:
             times = sorted({first, prev, last}) if cfg.decode_previous_time else [last]
             net_hw = tuple(state.image_hw)
             extrinsics, k_net = self._cameras(cams.pose_enc[0], net_hw)
-            flow = self.motion_source == "flow" and cfg.decode_previous_time
+            flow = self.runs_flow_source
             with self._autocast():
                 if flow:
                     # The flow source replaces the decoder: it reads own-time maps (the latest frame's, by default).

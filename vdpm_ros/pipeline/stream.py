@@ -170,7 +170,7 @@ class StreamingPipeline:
         # ready. Only the newest window waits for it: when this thread is behind, the worker computes what is
         # missing itself. Either way the window's results are the same.
         self.link_worker: InferenceWorker[list[Frame], int] | None = None
-        if self.processor.prefetches_flow_links:
+        if self.processor.runs_flow_source:
             self.link_worker = InferenceWorker(
                 self.processor.prefetch_flow_links, on_error=_prefetch_failed, max_queue=1, name="vdpm-flow-links"
             )

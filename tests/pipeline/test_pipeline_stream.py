@@ -149,6 +149,9 @@ def test_the_flow_links_of_queued_windows_are_computed_while_the_model_is_busy_a
         for f in frames[:4]:
             pipe.push(f)
         assert oracle.started.wait(WAIT)  # window 0..3 is "on the GPU"
+        # The prefetch queue holds one window: had window 1..4 come before the thread took window 0..3, it would
+        # replace it (counted as dropped) and the worker would compute link 0-1 itself (CI saw that once, loaded).
+        assert pipe.link_worker.wait_idle(WAIT)
         for f in frames[4:]:
             pipe.push(f)  # windows 1..4 to 4..7 queue
             assert pipe.link_worker.wait_idle(WAIT)  # a slow camera: each window's links are ready before the next frame
@@ -160,7 +163,7 @@ def test_the_flow_links_of_queued_windows_are_computed_while_the_model_is_busy_a
         assert pipe.close(WAIT)
     # Window 0..3's 3 links and the 4 new ones of the queued windows, both directions: all on the side thread.
     assert on_the_side == 14 and threads.count("vdpm-flow-links") == 14 and len(threads) == 14, threads
-    assert (links.submitted, links.processed, links.failed) == (5, 5, 0)
+    assert (links.submitted, links.processed, links.failed, links.dropped_queue_full) == (5, 5, 0, 0)
     # The same windows as without a second thread, to the bit.
     offline = OfflinePipeline(OracleModel(seq_long, ORACLE_IMG, "pad"), config)
     outputs = [o for o in (offline.push(f) for f in frames) if o is not None]

@@ -25,10 +25,10 @@ def start_node(env: dict, *ros_args: str) -> subprocess.Popen:
 def stop(proc: subprocess.Popen) -> str:
     from vdpm_ros.harness.live_eval import stop_process
 
-    return stop_process(proc, 15.0)
+    return stop_process(proc, 60.0)  # a loaded machine can take a while to print the shutdown summary
 
 
-def wait_for_subscriber(executor, publisher, timeout: float = 60.0) -> bool:
+def wait_for_subscriber(executor, publisher, timeout: float = 180.0) -> bool:
     """Until ``publisher`` has a subscriber, plus a moment for the subscriber's side of discovery.
 
     Matching is not symmetric in time: without the pause the first best-effort message can be lost.

@@ -32,7 +32,7 @@ def test_live_evaluation_scores_what_the_running_node_publishes(node_env, tmp_pa
     assert any("6 frames received" in n and "4 published, 0 dropped" in n for n in result["notes"]), result["notes"]
     # (a random model may put every point behind the camera, so depth errors can be undefined: count the maps)
     assert m["trajectory_poses_matched"] == 4 and m["ate_m"] >= 0 and m["depth_maps_received"] == 4
-    assert 0 < result["timing"]["window_latency_mean_s"] < 30
+    assert result["timing"]["window_latency_mean_s"] > 0  # measured, not a speed test
     assert "live: from the image leaving the player" in (tmp_path / "report" / "report.md").read_text()
 
 

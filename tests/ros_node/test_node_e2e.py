@@ -26,7 +26,7 @@ TIMEOUT_S = 90.0
 def test_missing_model_refuses_to_start_with_a_clear_message(node_env, tmp_path):
     env, _ = node_env
     proc = start_node(env, "-p", f"model_path:={tmp_path / 'nope.safetensors'}")
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 2
     assert "cannot start" in out and "nope.safetensors" in out and "does not exist" in out
 
@@ -34,13 +34,13 @@ def test_missing_model_refuses_to_start_with_a_clear_message(node_env, tmp_path)
 def test_an_engine_or_device_that_is_not_there_refuses_to_start_with_a_clear_message(node_env):
     env, model_path = node_env
     proc = start_node(env, "-p", f"model_path:={model_path}", "-p", "engine:=onnxruntime")
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 2 and "cannot start" in out and "engine='onnxruntime'" in out and "manifest.json" in out
     import torch
 
     if not torch.cuda.is_available():
         proc = start_node(env, "-p", f"model_path:={model_path}", "-p", "device:=cuda")
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=180)
         assert proc.returncode == 2 and "no CUDA device" in out
 
 

@@ -35,9 +35,9 @@ def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
                 msg.data = p.data
                 pub.publish(msg)
                 executor.spin_once(timeout_sec=0.2)
-            spin_until(executor, lambda: len(received) >= 2, 60)
+            arrived = spin_until(executor, lambda: len(received) >= 2, 180)
     finally:
         log = stop(node)
     assert "ONNX Runtime" in log, log
-    assert len(received) == 2, log
+    assert arrived and len(received) == 2, log
     assert (received[-1].height, received[-1].width) == (32, 42)  # the default output grid: the camera at the network scale

@@ -58,7 +58,7 @@ def _signal_mid_window(node_env, tmp_path, sig: int, *params: str) -> tuple[int,
             signalled_at = None
 
             def in_progress(d: DiagnosticsWatch) -> bool:
-                return d.value("windows_published") >= 1 and d.latest.get("window_in_progress") == "True" and d.value("windows_queued") >= 2
+                return d.value("windows_published") >= 1 and d.latest.get("window_in_progress") == "True" and d.value("windows_queued") >= 3
 
             # 640x480 frames at about 50 Hz (stamps 0.1 s apart) until a window is running with others queued behind
             # it: faster than the node's windows on a quiet machine too, so the queue fills whatever the load.

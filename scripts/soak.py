@@ -157,6 +157,13 @@ def summarise(samples: list[Sample], windows: int, frames: int, duration_s: floa
         "windows_per_s_second_half": (
             (half[-1].windows - half[0].windows) / (half[-1].t_s - half[0].t_s) if len(half) > 1 and half[-1].t_s > half[0].t_s else nan
         ),
+        # New frames per published window: the stride the node really ran at (a window dropped because the queue was
+        # full leaves its frames to the next one). `vdpm bench --pipeline` at this stride does the same work per window.
+        "frames_per_window_second_half": (
+            (half[-1].frames_sent - half[0].frames_sent) / (half[-1].windows - half[0].windows)
+            if len(half) > 1 and half[-1].windows > half[0].windows
+            else nan
+        ),
         "node_alive_at_end": node_rc is None,
     }
 
@@ -348,7 +355,8 @@ def run(args: argparse.Namespace) -> int:
     write_outputs(args.out, args, samples, summary)
     print(f"soak: {frames_sent} frames in {stream_s:.0f} s, {state['windows']} windows; RSS {summary['rss_mb_at_first_window']:.0f} MiB "
           f"at the first window, {summary['rss_mb_end']:.0f} MiB at the end, {summary['rss_growth_mb_per_hour_fit']:+.1f} MiB/h after "
-          f"{args.warmup:g} s of warm-up (least-squares fit); wrote {args.out}")  # fmt: skip
+          f"{args.warmup:g} s of warm-up (least-squares fit); second half {summary['windows_per_s_second_half']:.2f} windows/s, "
+          f"{summary['frames_per_window_second_half']:.2f} new frames per window; wrote {args.out}")  # fmt: skip
     ok = node_rc is None and state["windows"] > 0 and not state["interrupted"]
     if not ok:
         print(f"soak: FAILED: node {'exited with ' + str(node_rc) if node_rc is not None else 'alive'}, {state['windows']} windows; "

@@ -48,9 +48,11 @@ def test_pipeline_benchmark_times_the_node_computation(micro_config, capsys, tmp
     save_checkpoint(VDPM(micro_config), path)
     out = tmp_path / "p.json"
     assert main(["bench", "--pipeline", "--model", str(path), "--frames", "3", "--raw-size", "28", "42", "--repeats", "2", "--warmup", "1",
-                 "--motion-source", source, "--json", str(out)]) == 0  # fmt: skip
+                 "--motion-source", source, "--stride", "2", "--json", str(out)]) == 0  # fmt: skip
     data = json.loads(out.read_text())
-    assert data["motion_source"] == source and f"motion source {source}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert data["motion_source"] == source and f"motion source {source}" in printed
+    assert data["stride"] == 2 and "stride 2," in printed and data["windows_timed"] == 2
     assert (data["stage_median_ms"]["motion"] > 0) == (source == "flow")  # the flow source is timed as its own stage
     assert data["median_ms"] > 0 and data["windows_per_s"] > 0
     assert {"encode", "decode", "total"} <= set(data["stage_median_ms"])

@@ -30,3 +30,24 @@ def test_a_short_soak_run_writes_its_curve(node_env, tmp_path):
     assert report["samples"][-1]["diagnostics"], "the node's /diagnostics values are recorded"
     assert (out / "soak.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "stopping:" in (out / "node.log").read_text(), "the node was stopped and logged its summary"
+
+
+def test_the_summary_gives_the_second_halfs_rate_and_new_frames_per_window():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("soak_script", REPO / "scripts" / "soak.py")
+    soak = importlib.util.module_from_spec(spec)
+    sys.modules["soak_script"] = soak  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(soak)
+    finally:
+        del sys.modules["soak_script"]
+    # 10 frames/s; windows at 1/s for the first 4 s, then 4/s: the second half is the fast part.
+    windows = [0, 1, 2, 3, 4, 8, 12, 16, 20]
+    samples = [soak.Sample(t_s=float(t), rss_mb=500.0, frames_sent=10 * t, windows=w, windows_per_s=0.0, latency_mean_s=0.0, load_1min=1.0)
+               for t, w in enumerate(windows)]  # fmt: skip
+    summary = soak.summarise(samples, windows=20, frames=80, duration_s=8.0, node_rc=None, warmup_s=0.0)
+    # with a window: t = 1..8, second half t = 5..8: 12 windows and 30 frames in 3 s
+    assert summary["windows_per_s_second_half"] == 4.0
+    assert summary["frames_per_window_second_half"] == 2.5
+    assert summary["windows_per_s_mean"] == 2.5

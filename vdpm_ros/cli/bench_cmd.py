@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--output-resolution", default=None, help="--pipeline: override the parameter output_resolution (network, camera, or a width)"
     )
+    p.add_argument(
+        "--stride",
+        type=int,
+        default=None,
+        help="--pipeline: override the parameter stride (new frames per window; a node that drops windows runs at a larger one)",
+    )
     p.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     p.set_defaults(run=run)
 
@@ -47,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         params = node_parameters(args)
         if args.output_resolution is not None:
             params = params.replace(output_resolution=args.output_resolution)
+        if args.stride is not None:
+            params = params.replace(stride=args.stride)
         stats = run_pipeline_benchmark(model, args.frames, tuple(args.raw_size), args.repeats, args.warmup, params=params, progress=True)
         (h, w), (oh, ow) = args.raw_size, stats["output_hw"]
         print(f"model: {source}; the node's work per window, {args.frames} frames {w}x{h} (outputs {ow}x{oh}, "

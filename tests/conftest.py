@@ -8,6 +8,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -39,6 +40,45 @@ def micro_config():
         point_head=PointHeadConfig(features=8, out_channels=(4, 8, 16, 16)),
         camera_head=CameraHeadConfig(trunk_depth=1, num_heads=2),
     )
+
+
+class MicroExport(NamedTuple):
+    model: torch.nn.Module  # the same random weights, built again in PyTorch
+    dir: Path
+    manifest: object  # ExportManifest
+    status: int  # the command's exit status
+    lines: list[str]  # what it printed
+    args: list[str]
+    hw: tuple[int, int]
+    seed: int
+
+
+@pytest.fixture(scope="session")
+def micro_export(tmp_path_factory, micro_config) -> MicroExport:
+    """``vdpm export --preset micro --random-weights --check`` at 28x42, run once for the session (an export
+    takes close to a minute on a CPU): the export tests, the ONNX node and the ONNX benchmark read it; a test
+    that damages it works on a copy. Weights are forced into external data, so the weight files can be damaged."""
+    import contextlib
+    import io
+
+    import vdpm_ros.export.onnx_export as onnx_export
+    from vdpm_ros.cli.main import main
+    from vdpm_ros.export.manifest import ExportManifest
+    from vdpm_ros.model import VDPM, presets
+
+    hw, seed = (28, 42), 3
+    out = tmp_path_factory.mktemp("micro_export") / "export"
+    args = ["export", "--preset", "micro", "--random-weights", "--seed", str(seed), "--height", str(hw[0]),
+            "--width", str(hw[1]), "--out", str(out), "--check"]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(presets.PRESETS, "micro", lambda: micro_config)
+        mp.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 0)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            status = main(args)
+    torch.manual_seed(seed)
+    model = VDPM(micro_config).eval()
+    return MicroExport(model, out, ExportManifest.read(out), status, printed.getvalue().strip().splitlines(), args, hw, seed)
 
 
 @pytest.fixture(scope="session")

@@ -74,13 +74,10 @@ def test_pipeline_benchmark_with_a_stride_times_as_many_windows(micro_config):
     assert stats["stride"] == 3
 
 
-def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_config, capsys):
-    from vdpm_ros.export.onnx_export import export_onnx
-
-    torch.manual_seed(0)
-    export_onnx(VDPM(micro_config).eval(), tmp_path / "export", (28, 42))
+def test_bench_times_an_onnx_export_through_the_engine_interface(tmp_path, micro_export, capsys):
+    assert micro_export.hw == (28, 42)
     out = tmp_path / "b.json"
-    args = ["bench", "--model", str(tmp_path / "export"), "--frames", "3", "--raw-size", "28", "42", "--repeats", "1",
+    args = ["bench", "--model", str(micro_export.dir), "--frames", "3", "--raw-size", "28", "42", "--repeats", "1",
             "--warmup", "0", "--json", str(out)]  # fmt: skip
     assert main(args) == 0
     data = json.loads(out.read_text())

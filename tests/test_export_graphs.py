@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 
@@ -22,41 +20,18 @@ from vdpm_ros.export.tensorrt_ops import SOURCE, SUPPORTED_TYPES, UNSUPPORTED
 from vdpm_ros.model import VDPM
 from vdpm_ros.runtime import load_engine
 
-HW = (28, 42)
-
-
-SEED = 3
-
-
-@pytest.fixture(scope="module")
-def micro_export(tmp_path_factory, micro_config):
-    """``vdpm export --preset micro --random-weights --check`` (weights forced into external data, so the
-    weight files can be damaged), its printed lines, and the same random model built again in PyTorch."""
-    import vdpm_ros.export.onnx_export as onnx_export
-    from vdpm_ros.model import presets
-
-    out = tmp_path_factory.mktemp("micro_export") / "export"
-    args = ["export", "--preset", "micro", "--random-weights", "--seed", str(SEED), "--height", str(HW[0]),
-            "--width", str(HW[1]), "--out", str(out), "--check"]  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(presets.PRESETS, "micro", lambda: micro_config)
-        mp.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 0)
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            status = main(args)
-    torch.manual_seed(SEED)
-    model = VDPM(micro_config).eval()
-    return model, out, ExportManifest.read(out), status, printed.getvalue().strip().splitlines(), args
+HW = (28, 42)  # the image size of the shared `micro_export` (tests/conftest.py) and of this file's own models
 
 
 def test_export_command_random_weights_check(micro_export, micro_config, tmp_path, monkeypatch, capsys):
-    _, out, manifest, status, lines, args = micro_export
-    assert status == 0
+    out, manifest, status, lines, args, seed = (micro_export.dir, micro_export.manifest, micro_export.status, micro_export.lines,
+                                                micro_export.args, micro_export.seed)  # fmt: skip
+    assert status == 0 and micro_export.hw == HW
     last = lines[-1]
     assert last.startswith("parity: max abs diff ") and ", max rel diff " in last
     assert float(last.split("max abs diff ")[1].split(",")[0]) < 1e-3
     assert any("TensorRT 10 op audit passed" in line for line in lines)
-    assert manifest.source_checkpoint == f"preset micro, random weights (seed {SEED})" and manifest.source_sha256 == ""
+    assert manifest.source_checkpoint == f"preset micro, random weights (seed {seed})" and manifest.source_sha256 == ""
     assert manifest.dtype == "fp32" and manifest.io_dtype == "fp32"
 
     # The same export checked against another seed's weights must fail, say why, and exit with 1.
@@ -70,7 +45,7 @@ def test_export_command_random_weights_check(micro_export, micro_config, tmp_pat
     monkeypatch.setitem(presets.PRESETS, "micro", lambda: micro_config)
     monkeypatch.setattr(onnx_export, "export_onnx", reuse)
     other = list(args)
-    other[other.index("--seed") + 1] = str(SEED + 1)
+    other[other.index("--seed") + 1] = str(seed + 1)
     other[other.index("--out") + 1] = str(tmp_path / "other")
     assert main(other) == 1
     text = capsys.readouterr().out
@@ -78,7 +53,7 @@ def test_export_command_random_weights_check(micro_export, micro_config, tmp_pat
 
 
 def test_every_op_is_one_tensorrt_10_parses_and_none_is_forbidden(micro_export):
-    _, out, manifest, *_ = micro_export
+    out, manifest = micro_export.dir, micro_export.manifest
     for name in ("encoder", "decoder"):
         audit = audit_graph(out / f"{name}.onnx")
         assert audit.problems == [], audit.problems
@@ -145,7 +120,7 @@ def test_frozen_constants_change_no_output_bit(micro_config):
 
 
 def test_onnxruntime_matches_pytorch_on_the_check_window(micro_export):
-    model, out, *_ = micro_export
+    model, out = micro_export.model, micro_export.dir
     window = check_window(4, HW, seed=5)
     engine = load_engine(out, device="cpu").model
     report = compare(engine.graph_outputs(window.images, window.cond_times, window.frames), pytorch_outputs(model, HW, window))
@@ -169,7 +144,7 @@ def _copy(export, tmp_path, name):
 
 
 def test_damaged_exports_name_the_file(micro_export, tmp_path):
-    _, out, manifest, *_ = micro_export
+    out, manifest = micro_export.dir, micro_export.manifest
     data_file = next(iter(manifest.external_data["encoder"]))
     assert data_file == "encoder.onnx.data"
 

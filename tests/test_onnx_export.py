@@ -130,9 +130,22 @@ def test_unsupported_export_dtype_is_refused(tiny_model, tmp_path):
         export_onnx(tiny_model, tmp_path, (56, 84), dtype="int8")
 
 
-def test_conformance_command_with_onnxruntime(reference_dir, tmp_path, capsys):
+def test_conformance_command_with_onnxruntime(tiny_export, reference_dir, tmp_path, capsys, monkeypatch):
+    import vdpm_ros.harness.conformance as conformance
+
+    # The command's own export of the fixture model is the module's `tiny_export` (the same function made it):
+    # reuse it instead of spending another minute, and check the command asked for exactly that export.
+    asked = []
+
+    def reuse(model, out_dir, image_hw, weights):
+        asked.append((tuple(image_hw), weights))
+        shutil.copytree(tiny_export[0], out_dir, dirs_exist_ok=True)
+        return ExportManifest.read(out_dir)
+
+    monkeypatch.setattr(conformance, "export_onnx", reuse)
     out = tmp_path / "o.npz"
     assert main(["conformance", str(reference_dir / "tiny"), "--engine", "onnxruntime", "--out", str(out)]) == 0
+    assert asked == [(ExportManifest.read(tiny_export[0]).image_hw, reference_dir / "tiny" / "weights.safetensors")]
     text = capsys.readouterr().out
     assert "14/14 reference arrays reproduced" in text and "not exposed by the onnxruntime engine" in text
     assert set(np.load(out).files) >= {"pointmaps_t2_pts3d", "pose_enc_list", "forward_dynamic_conf"}

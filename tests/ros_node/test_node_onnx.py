@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import torch
 from ros_node_helpers import driver_node, spin_until, start_node, stop, wait_for_publisher, wait_for_subscriber
 
 
-def test_node_runs_an_onnx_export(node_env, tmp_path, micro_config):
+def test_node_runs_an_onnx_export(node_env, micro_export):
     from rclpy.qos import QoSProfile
     from ros_node_helpers import ros_header as _header
     from sensor_msgs.msg import Image, PointCloud2
 
-    from vdpm_ros.export.onnx_export import export_onnx
     from vdpm_ros.messages.image import encode_image
-    from vdpm_ros.model import VDPM
     from vdpm_ros.synth import SceneConfig, generate_sequence
 
     env, _ = node_env
-    torch.manual_seed(0)
-    export_dir = tmp_path / "export"
-    export_onnx(VDPM(micro_config), export_dir, (28, 42))  # 42x56 camera -> 42x28 network input (crop mode)
+    export_dir = micro_export.dir  # 28x42 network input: a 42x56 camera is cropped to it
+    assert micro_export.hw == (28, 42)
     node = start_node(env, "-p", f"model_path:={export_dir}", "-p", "window_size:=3", "-p", "queue_size:=10",
                       "-p", "image_qos:=reliable", "-r", "image:=/onnx_test/image")  # fmt: skip
     seq = generate_sequence(1013, SceneConfig(height=42, width=56, frames=4))

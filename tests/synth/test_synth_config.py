@@ -87,3 +87,17 @@ def test_images_alone_are_the_sequence_images_without_its_ground_truth():
     np.testing.assert_array_equal(stamps, seq.timestamps)
     with pytest.raises(ValueError, match="non-negative int"):
         generate_images(-1, cfg)
+
+
+@pytest.mark.parametrize("extra", [{}, {"image_noise_std": 4.0, "antialias": 2}])
+def test_images_rendered_a_few_frames_at_a_time_are_the_same_pixels(extra):
+    from vdpm_ros.synth import iter_images
+
+    cfg = SceneConfig(height=24, width=32, frames=7, **extra)
+    seq = generate_sequence(1234, cfg)
+    frames = list(iter_images(1234, cfg, chunk_frames=3))  # parts of 3, 3 and 1 frames
+    assert len(frames) == 7
+    np.testing.assert_array_equal(np.stack([img for img, _ in frames]), seq.images)
+    np.testing.assert_array_equal([t for _, t in frames], seq.timestamps)
+    with pytest.raises(ValueError, match="chunk_frames"):
+        next(iter_images(1234, cfg, chunk_frames=0))

@@ -23,7 +23,7 @@ from ..paths import interface_dir
 from ..pipeline import Frame, OfflinePipeline
 from ..preprocessing import preprocess_images
 from ..ros.parameters import NodeParameters
-from ..synth import SceneConfig, generate_images
+from ..synth import SceneConfig, iter_images
 
 STAGES = ("preprocess", "encode", "decode", "heads", "postprocess", "total")
 
@@ -291,16 +291,15 @@ def camera_stream(seed: int, raw_hw: tuple[int, int], count: int, render_width: 
     """Camera frames of a generated scene at ``raw_hw``, made one at a time.
 
     The scene is rendered at most ``render_width`` wide (its exact 4D ground truth is not needed here and
-    would take gigabytes at 12 MP) and each frame is resized to the camera's size when it is taken, so the
-    benchmark holds only the frames the pipeline holds, as with a real camera.
+    would take gigabytes at 12 MP), a few frames at a time, and each frame is resized to the camera's size
+    when it is taken, so the benchmark's peak memory is the pipeline's, as with a real camera.
     """
     from PIL import Image
 
     h, w = raw_hw
     scale = min(1.0, render_width / w)
     small = (max(14, round(h * scale)), max(14, round(w * scale)))
-    images, stamps = generate_images(seed, SceneConfig(height=small[0], width=small[1], frames=count))
-    for t, img in zip(stamps, images):
+    for img, t in iter_images(seed, SceneConfig(height=small[0], width=small[1], frames=count)):
         rgb = img if small == raw_hw else np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.BILINEAR))
         yield Frame(stamp_ns=int(round(t * 1e9)), rgb=rgb)
 

@@ -12,13 +12,14 @@ the surface point's position at every frame time (V-DPM's P_i(t_j)).
 
 from .benchmark import measure_generation_speed
 from .config import SceneConfig
-from .sequence import ObjectInfo, SyntheticSequence, generate_images, generate_sequence
+from .sequence import ObjectInfo, SyntheticSequence, generate_images, generate_sequence, iter_images
 
 __all__ = [
     "ObjectInfo",
     "SceneConfig",
     "SyntheticSequence",
     "generate_images",
+    "iter_images",
     "generate_sequence",
     "measure_generation_speed",
 ]

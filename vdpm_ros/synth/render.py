@@ -190,24 +190,26 @@ def shade(scene: Scene, hits: RayHits) -> np.ndarray:
     return np.clip(rgb, 0.0, 1.0).reshape(f_count, p_count, 3)
 
 
-def render_image(scene: Scene, hits: RayHits | None = None) -> np.ndarray:
-    """Float RGB [S, H, W, 3] in [0, 1]; ``hits`` = pixel-centre hits of all frames (reused if given).
+def render_image(scene: Scene, hits: RayHits | None = None, frames: Sequence[int] | None = None) -> np.ndarray:
+    """Float RGB [F, H, W, 3] in [0, 1] of ``frames`` (default: all S); ``hits`` = their pixel-centre hits (reused if given).
 
-    With ``config.antialias = a > 1`` colours average a x a sub-pixel samples.
+    With ``config.antialias = a > 1`` colours average a x a sub-pixel samples. A pixel's colour depends only
+    on its own frame, so rendering the frames in parts gives the same values as rendering them at once.
     """
     cfg = scene.config
     grid = pixel_grid(cfg.height, cfg.width)
+    count = len(scene.times) if frames is None else len(frames)
     a = cfg.antialias
     if a == 1:
-        rgb = shade(scene, hits if hits is not None else cast_rays(scene, grid))
+        rgb = shade(scene, hits if hits is not None else cast_rays(scene, grid, frames))
     else:
-        rgb = np.zeros((len(scene.times), grid.shape[0], 3))
+        rgb = np.zeros((count, grid.shape[0], 3))
         steps = (np.arange(a) + 0.5) / a - 0.5
         for du in steps:
             for dv in steps:
-                rgb += shade(scene, cast_rays(scene, grid + np.array([du, dv])))
+                rgb += shade(scene, cast_rays(scene, grid + np.array([du, dv]), frames))
         rgb /= a * a
-    return rgb.reshape(len(scene.times), cfg.height, cfg.width, 3)
+    return rgb.reshape(count, cfg.height, cfg.width, 3)
 
 
 def camera0_transforms(scene: Scene, obj: SceneObject | None) -> tuple[np.ndarray, np.ndarray]:
